@@ -1,0 +1,166 @@
+//! The batch of series that an ingest decoder hands to the storage engine.
+//!
+//! Everything borrows from the decoded request body: labels are `&str` slices into it, kept
+//! in flat arenas that the series index by range, so decoding a request allocates a few
+//! vectors, never one string per label.
+
+use std::ops::Range;
+
+use crate::{LabelRef, Sample};
+
+/// Prometheus metric types, in the order of both remote-write protos.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum MetricType {
+    /// Unknown or unspecified.
+    #[default]
+    Unknown,
+    /// counter
+    Counter,
+    /// gauge
+    Gauge,
+    /// histogram
+    Histogram,
+    /// gaugehistogram
+    GaugeHistogram,
+    /// summary
+    Summary,
+    /// info
+    Info,
+    /// stateset
+    StateSet,
+}
+
+impl MetricType {
+    /// The wire enum value (both remote-write versions use the same numbering); unknown
+    /// numbers map to [`MetricType::Unknown`].
+    pub fn from_wire(v: u64) -> Self {
+        match v {
+            1 => MetricType::Counter,
+            2 => MetricType::Gauge,
+            3 => MetricType::Histogram,
+            4 => MetricType::GaugeHistogram,
+            5 => MetricType::Summary,
+            6 => MetricType::Info,
+            7 => MetricType::StateSet,
+            _ => MetricType::Unknown,
+        }
+    }
+
+    /// The lowercase name the Prometheus API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Unknown => "unknown",
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+            MetricType::GaugeHistogram => "gaugehistogram",
+            MetricType::Summary => "summary",
+            MetricType::Info => "info",
+            MetricType::StateSet => "stateset",
+        }
+    }
+
+    /// Parses [`MetricType::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "unknown" => MetricType::Unknown,
+            "counter" => MetricType::Counter,
+            "gauge" => MetricType::Gauge,
+            "histogram" => MetricType::Histogram,
+            "gaugehistogram" => MetricType::GaugeHistogram,
+            "summary" => MetricType::Summary,
+            "info" => MetricType::Info,
+            "stateset" => MetricType::StateSet,
+            _ => return None,
+        })
+    }
+}
+
+/// One series of a batch: ranges into the batch's arenas.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeriesRefs {
+    /// Its labels in [`WriteBatch::labels`] (as sent: unsorted, possibly invalid).
+    pub labels: Range<usize>,
+    /// Its float samples in [`WriteBatch::samples`].
+    pub samples: Range<usize>,
+    /// Its exemplars in [`WriteBatch::exemplars`].
+    pub exemplars: Range<usize>,
+    /// Its native histogram samples in [`WriteBatch::histograms`].
+    pub histograms: Range<usize>,
+}
+
+/// An exemplar; its labels are a range of [`WriteBatch::labels`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExemplarRef {
+    /// Exemplar labels (e.g. `trace_id`).
+    pub labels: Range<usize>,
+    /// Value.
+    pub value: f64,
+    /// Milliseconds since the epoch.
+    pub timestamp_ms: i64,
+}
+
+/// A native histogram sample, decoded and validated; its buckets are not kept here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramRef {
+    /// Milliseconds since the epoch.
+    pub timestamp_ms: i64,
+    /// Total observation count.
+    pub count: f64,
+    /// Sum of observations.
+    pub sum: f64,
+    /// Bucket schema (-4..8 exponential, -53 custom buckets).
+    pub schema: i32,
+}
+
+/// Metric family metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetadataRef<'a> {
+    /// The metric family name (the series' `__name__` in remote write 2.0).
+    pub metric_family_name: &'a str,
+    /// Type.
+    pub metric_type: MetricType,
+    /// Help text.
+    pub help: &'a str,
+    /// Unit.
+    pub unit: &'a str,
+}
+
+/// A decoded write request, borrowing from the decompressed body.
+#[derive(Clone, Debug, Default)]
+pub struct WriteBatch<'a> {
+    /// The series, in request order.
+    pub series: Vec<SeriesRefs>,
+    /// Arena of all series and exemplar labels.
+    pub labels: Vec<LabelRef<'a>>,
+    /// Arena of all float samples.
+    pub samples: Vec<Sample>,
+    /// Arena of all exemplars.
+    pub exemplars: Vec<ExemplarRef>,
+    /// Arena of all native histogram samples.
+    pub histograms: Vec<HistogramRef>,
+    /// Metric metadata carried by the request.
+    pub metadata: Vec<MetadataRef<'a>>,
+}
+
+impl<'a> WriteBatch<'a> {
+    /// Empties the batch, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.series.clear();
+        self.labels.clear();
+        self.samples.clear();
+        self.exemplars.clear();
+        self.histograms.clear();
+        self.metadata.clear();
+    }
+
+    /// The labels of series `s`.
+    pub fn series_labels(&self, s: &SeriesRefs) -> &[LabelRef<'a>] {
+        &self.labels[s.labels.clone()]
+    }
+
+    /// The float samples of series `s`.
+    pub fn series_samples(&self, s: &SeriesRefs) -> &[Sample] {
+        &self.samples[s.samples.clone()]
+    }
+}

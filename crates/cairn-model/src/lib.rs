@@ -1,0 +1,26 @@
+//! The shared vocabulary of Cairn: label sets, label matchers, samples, tenants, the batch of
+//! series a decoder hands to the storage engine, and the [`Querier`] trait that the storage
+//! engine implements and the query engines consume.
+//!
+//! Invariants: a [`Labels`] is always sorted by name with unique, non-empty names; its
+//! [`SeriesId`] is the xxh3-64 hash of its canonical encoding (see [`Labels::encoded`]), so the
+//! same set of labels has the same id in every process and on disk. No I/O lives here.
+
+mod batch;
+mod labels;
+mod matcher;
+mod query;
+mod sample;
+mod tenant;
+
+pub use batch::{ExemplarRef, HistogramRef, MetadataRef, MetricType, SeriesRefs, WriteBatch};
+pub use labels::{
+    LabelError, LabelRef, Labels, LabelsBuilder, METRIC_NAME, SeriesId, encode_refs_into,
+};
+pub use matcher::{MatchOp, Matcher, MatcherError};
+pub use query::{
+    LabelValuesRequest, MetricMetadata, QueryError, QueryErrorKind, Querier, SelectRequest,
+    Series, SeriesRequest,
+};
+pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
+pub use tenant::{TenantError, TenantId};
