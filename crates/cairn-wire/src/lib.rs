@@ -1,1 +1,49 @@
-//! placeholder
+//! Decoders for Cairn's input protocols, as pure functions over bytes: content negotiation from
+//! the request headers, the snappy block format with a decoded-size cap, remote write 1.0 and
+//! 2.0 requests into a [`cairn_model::WriteBatch`], and remote read (requests, SAMPLES
+//! responses, STREAMED_XOR_CHUNKS frames). [`encode`] builds requests for tests, fuzz seeds
+//! and the load generator.
+//!
+//! Invariants: no decoder panics on any input, and remote write decoding allocates nothing per
+//! label or sample: labels are `&str` slices of the decompressed body, checked as UTF-8, kept
+//! in the batch's arenas. An unreadable body is a [`WireError`] and leaves the batch empty; a
+//! readable body whose series break a rule (no `__name__`, duplicate labels, bad symbol
+//! references, invalid histograms, limits) yields the valid series plus a [`DecodeReport`]
+//! naming each rejected one. Float values keep their exact bits, so the staleness marker
+//! survives.
+
+mod chunked;
+mod error;
+mod histogram;
+mod negotiate;
+mod pb;
+mod read;
+mod report;
+mod series;
+mod snappy;
+mod v1;
+mod v2;
+mod xor;
+
+#[cfg(test)]
+mod testutil;
+
+pub mod encode;
+
+pub use chunked::{
+    CHUNKED_READ_CONTENT_TYPE, DEFAULT_MAX_FRAME_BYTES, decode_chunked_read_response,
+    encode_chunked_read_response,
+};
+pub use error::{Result, WireError};
+pub use negotiate::{Protocol, negotiate};
+pub use read::{
+    Query, ReadHints, ReadRequest, ResponseType, decode_read_request, decode_read_response,
+    encode_read_request, encode_read_response,
+};
+pub use report::{
+    DecodeLimits, DecodeReport, EXEMPLARS_WRITTEN_HEADER, HISTOGRAMS_WRITTEN_HEADER, RejectReason,
+    Rejection, SAMPLES_WRITTEN_HEADER,
+};
+pub use snappy::{decompress_snappy, snappy_compress};
+pub use v1::decode_v1;
+pub use v2::decode_v2;
