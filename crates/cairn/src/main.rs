@@ -1,1 +1,111 @@
-fn main() {}
+//! The `cairn` binary: a thin command line over `cairn-server`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use cairn_server::Config;
+use clap::{Parser, Subcommand};
+
+/// Cairn: metrics backend in one binary (Prometheus remote write, Parquet on object storage).
+#[derive(Parser)]
+#[command(name = "cairn", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// YAML config file; without it every setting has its default.
+        #[arg(long, short = 'c')]
+        config: Option<PathBuf>,
+        /// Listen address, overriding `server.listen` (e.g. 127.0.0.1:0 for a free port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Data directory, overriding `storage.data_dir`.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Validate files without starting anything.
+    Check {
+        #[command(subcommand)]
+        what: CheckCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// Validate a config file: prints "config OK" or the error (exit code 1).
+    Config {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check {
+            what: CheckCommand::Config { file },
+        } => match Config::load(&file) {
+            Ok(_) => {
+                println!("config OK");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => match serve(config, listen, data_dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cairn: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn serve(
+    config_file: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut config = match &config_file {
+        Some(f) => Config::load(f)?,
+        None => Config::default(),
+    };
+    if let Some(l) = listen {
+        config.server.listen = l;
+    }
+    if let Some(d) = data_dir {
+        config.storage.data_dir = d;
+    }
+    cairn_server::init_logging(&config.server)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let data = config.storage.data_dir.display().to_string();
+    let objects = config.object_store_description();
+    let source = config_file.map_or_else(
+        || "no config file, defaults".to_string(),
+        |f| format!("config {}", f.display()),
+    );
+    runtime.block_on(cairn_server::run(config, |addr| {
+        println!(
+            "cairn listening on http://{addr} (remote write: /api/v1/write, Prometheus API: /api/v1/..., metrics: /metrics)"
+        );
+        println!("cairn data directory {data} (WAL in {data}/wal), blocks in {objects}; {source}");
+    }))?;
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! The HTTP front door: routes, shared state, tenancy and request metrics. Handlers live in
+//! one file per concern beside this one.
+
+mod admin;
+mod error;
+mod params;
+mod promql;
+mod query;
+mod remote_read;
+mod write;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use cairn_model::TenantId;
+use prometheus_client::registry::Registry;
+use tokio::sync::Semaphore;
+
+use crate::backend::MetricsStore;
+use crate::config::Config;
+use crate::metrics::ServerMetrics;
+pub(crate) use error::{ApiError, Style};
+
+/// The header naming the tenant (Mimir, Loki, Tempo).
+pub(crate) const ORG_ID_HEADER: &str = "x-scope-orgid";
+
+/// Everything the handlers share.
+pub(crate) struct AppState {
+    pub(crate) config: Arc<Config>,
+    /// Set once the storage engine has opened (WAL replayed); until then data endpoints
+    /// answer 503 and `/-/ready` says not ready.
+    pub(crate) store: OnceLock<Arc<dyn MetricsStore>>,
+    pub(crate) metrics: ServerMetrics,
+    /// The server's own metrics.
+    pub(crate) registry: Registry,
+    /// The storage engine's metrics, registered while it opens.
+    pub(crate) store_registry: OnceLock<Registry>,
+    /// One permit per write request in flight; none left means 429.
+    pub(crate) write_slots: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// State for `config`, with no storage yet.
+    pub(crate) fn new(config: Arc<Config>) -> Self {
+        let mut registry = Registry::default();
+        let metrics = ServerMetrics::register(&mut registry);
+        let slots = config.server.max_inflight_writes;
+        AppState {
+            config,
+            store: OnceLock::new(),
+            metrics,
+            registry,
+            store_registry: OnceLock::new(),
+            write_slots: Arc::new(Semaphore::new(slots)),
+        }
+    }
+
+    /// The store, or 503 while it is still opening.
+    pub(crate) fn store(&self, style: Style) -> Result<&Arc<dyn MetricsStore>, ApiError> {
+        self.store.get().ok_or_else(|| {
+            ApiError::unavailable(
+                "storage is starting (replaying the WAL), retry shortly",
+                style,
+            )
+        })
+    }
+
+    /// The request's tenant: from `X-Scope-OrgID` when multi-tenancy is on (401 when absent,
+    /// 400 when invalid), the default tenant otherwise (the header is then ignored).
+    pub(crate) fn tenant(&self, headers: &HeaderMap, style: Style) -> Result<TenantId, ApiError> {
+        let mt = &self.config.multitenancy;
+        if !mt.enabled {
+            return Ok(mt.default_tenant.clone());
+        }
+        let Some(v) = headers.get(ORG_ID_HEADER) else {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "bad_data",
+                "no org id",
+                style,
+            ));
+        };
+        let id = v
+            .to_str()
+            .map_err(|_| ApiError::bad_data("X-Scope-OrgID is not valid ASCII text", style))?;
+        TenantId::new(id.trim())
+            .map_err(|e| ApiError::bad_data(format!("invalid X-Scope-OrgID: {e}"), style))
+    }
+}
+
+/// The full router over `state`.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/api/v1/write", post(write::write))
+        .route("/api/v1/push", post(write::write))
+        .route("/api/v1/receive", post(write::write))
+        .route("/api/v1/read", post(remote_read::read))
+        .route("/api/v1/query", get(promql::query).post(promql::query))
+        .route(
+            "/api/v1/query_range",
+            get(promql::query_range).post(promql::query_range),
+        )
+        .route("/api/v1/series", get(query::series).post(query::series))
+        .route("/api/v1/labels", get(query::labels).post(query::labels))
+        .route("/api/v1/label/{name}/values", get(query::label_values))
+        .route("/api/v1/metadata", get(query::metadata))
+        .route("/api/v1/status/buildinfo", get(admin::buildinfo));
+    Router::new()
+        .merge(api.clone())
+        .nest("/prometheus", api)
+        .route("/-/healthy", get(admin::healthy))
+        .route("/-/ready", get(admin::ready))
+        .route("/metrics", get(admin::metrics))
+        .route("/api/v1/admin/flush", post(admin::flush))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
+        .with_state(state)
+}
+
+/// Records `cairn_http_request_duration_seconds{handler,code}` for every request.
+async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let handler = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    state
+        .metrics
+        .http_duration
+        .get_or_create(&vec![
+            ("handler", handler),
+            ("code", resp.status().as_u16().to_string()),
+        ])
+        .observe(start.elapsed().as_secs_f64());
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Before the storage engine has opened, the listener already answers: healthy, not
+    /// ready, and data endpoints 503 with Retry-After.
+    #[tokio::test]
+    async fn before_replay_only_health_answers() {
+        let state = Arc::new(AppState::new(Arc::new(Config::default())));
+        let app = router(state);
+        let call = |req: Request<Body>| {
+            let app = app.clone();
+            async move { app.oneshot(req).await.expect("infallible") }
+        };
+        let get = |p: &str| Request::get(p).body(Body::empty()).expect("valid request");
+        assert_eq!(call(get("/-/healthy")).await.status(), StatusCode::OK);
+        assert_eq!(
+            call(get("/-/ready")).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(call(get("/metrics")).await.status(), StatusCode::OK);
+        let r = call(get("/api/v1/labels")).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let r = call(
+            Request::post("/api/v1/write")
+                .body(Body::from(vec![0u8; 4]))
+                .expect("valid request"),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! The server's own metrics: names in one place, registered once into the shared registry.
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// `cairn_ingest_requests_total{version,code}`: remote write requests by protocol and status.
+pub(crate) const INGEST_REQUESTS: &str = "cairn_ingest_requests";
+/// `cairn_ingest_samples_total{version}`: float samples written.
+pub(crate) const INGEST_SAMPLES: &str = "cairn_ingest_samples";
+/// `cairn_ingest_rejected_samples_total{reason}`: samples refused, by reason.
+pub(crate) const INGEST_REJECTED: &str = "cairn_ingest_rejected_samples";
+/// `cairn_ingest_exemplars_dropped_total{reason}`: exemplars received but not kept; reason
+/// `not_stored` while exemplar storage does not exist.
+pub(crate) const INGEST_EXEMPLARS_DROPPED: &str = "cairn_ingest_exemplars_dropped";
+/// `cairn_ingest_received_bytes_total{encoding}`: request body bytes, compressed and decoded.
+pub(crate) const INGEST_BYTES: &str = "cairn_ingest_received_bytes";
+/// `cairn_ingest_shed_requests_total`: write requests answered 429 because all slots were busy.
+pub(crate) const INGEST_SHED: &str = "cairn_ingest_shed_requests";
+/// `cairn_ingest_inflight_requests`: write requests being handled now.
+pub(crate) const INGEST_INFLIGHT: &str = "cairn_ingest_inflight_requests";
+/// `cairn_http_request_duration_seconds{handler,code}`: every HTTP request.
+pub(crate) const HTTP_DURATION: &str = "cairn_http_request_duration_seconds";
+
+/// Reason label of series refused for carrying native histograms (not stored yet).
+pub(crate) const NATIVE_HISTOGRAMS_REASON: &str = "native_histograms_unsupported";
+
+type Labels = Vec<(&'static str, String)>;
+type HistogramFamily = Family<Labels, Histogram, fn() -> Histogram>;
+
+/// Handles on the server's metrics; cheap to clone (every metric is an `Arc` inside).
+#[derive(Clone)]
+pub(crate) struct ServerMetrics {
+    pub(crate) requests: Family<Labels, Counter>,
+    pub(crate) samples: Family<Labels, Counter>,
+    pub(crate) rejected: Family<Labels, Counter>,
+    pub(crate) exemplars_dropped: Family<Labels, Counter>,
+    pub(crate) bytes: Family<Labels, Counter>,
+    pub(crate) shed: Counter,
+    pub(crate) inflight: Gauge,
+    pub(crate) http_duration: HistogramFamily,
+}
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 4.0, 9))
+}
+
+impl ServerMetrics {
+    /// Creates the metrics and registers them into `registry`.
+    pub(crate) fn register(registry: &mut Registry) -> Self {
+        let m = ServerMetrics {
+            requests: Family::default(),
+            samples: Family::default(),
+            rejected: Family::default(),
+            exemplars_dropped: Family::default(),
+            bytes: Family::default(),
+            shed: Counter::default(),
+            inflight: Gauge::default(),
+            http_duration: Family::new_with_constructor(duration_histogram),
+        };
+        registry.register(
+            INGEST_REQUESTS,
+            "Remote write requests by protocol version and HTTP status code",
+            m.requests.clone(),
+        );
+        registry.register(
+            INGEST_SAMPLES,
+            "Float samples written by remote write",
+            m.samples.clone(),
+        );
+        registry.register(
+            INGEST_REJECTED,
+            "Samples refused by remote write, by reason",
+            m.rejected.clone(),
+        );
+        registry.register(
+            INGEST_EXEMPLARS_DROPPED,
+            "Exemplars received but not kept (reason not_stored: exemplar storage is not implemented)",
+            m.exemplars_dropped.clone(),
+        );
+        registry.register(
+            INGEST_BYTES,
+            "Remote write body bytes, compressed (encoding=snappy) and decoded (encoding=none)",
+            m.bytes.clone(),
+        );
+        registry.register(
+            INGEST_SHED,
+            "Write requests answered 429 because every write slot was busy",
+            m.shed.clone(),
+        );
+        registry.register(
+            INGEST_INFLIGHT,
+            "Write requests being handled now",
+            m.inflight.clone(),
+        );
+        // Known reasons start at 0, so that rate() over them works from the first scrape.
+        let reasons = cairn_wire::RejectReason::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .chain(cairn_store::RejectReason::ALL.iter().map(|r| r.as_str()))
+            .chain([NATIVE_HISTOGRAMS_REASON]);
+        for reason in reasons {
+            m.rejected
+                .get_or_create(&vec![("reason", reason.to_string())])
+                .inc_by(0);
+        }
+        m.exemplars_dropped
+            .get_or_create(&vec![("reason", "not_stored".to_string())])
+            .inc_by(0);
+        registry.register(
+            HTTP_DURATION,
+            "HTTP request duration by handler and status code",
+            m.http_duration.clone(),
+        );
+        m
+    }
+}

@@ -1,0 +1,230 @@
+//! Wiring and lifecycle: logging, bind, WAL replay behind a live listener, background tasks,
+//! and the ordered shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use cairn_store::Storage;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, LogFormat, ServerConfig};
+
+/// Time the storage engine always gets to close its WAL, even past the shutdown budget.
+const MIN_STORAGE_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(2);
+use crate::error::{Error, Result};
+use crate::http::{self, AppState};
+use crate::storage::{StorageBackend, store_config};
+
+/// Sets up `tracing` output on stderr (text or JSON) with the configured level filter.
+pub fn init_logging(cfg: &ServerConfig) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log_level)
+        .map_err(|e| Error::Logging(format!("invalid log level {:?}: {e}", cfg.log_level)))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let result = match cfg.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|e| Error::Logging(e.to_string()))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM; `ready` gets the bound address as soon as the
+/// listener exists (before the WAL is replayed).
+pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    run_until(config, ready, shutdown_signal()).await
+}
+
+/// [`run`] with an explicit shutdown trigger.
+pub async fn run_until(
+    config: Config,
+    ready: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let config = Arc::new(config);
+    let state = Arc::new(AppState::new(Arc::clone(&config)));
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: config.server.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Bind {
+        addr: config.server.listen,
+        source,
+    })?;
+    ready(addr);
+
+    let http_stop = CancellationToken::new();
+    let background_stop = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let router = http::router(Arc::clone(&state));
+    let stop = http_stop.clone();
+    let mut server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    });
+
+    tokio::pin!(shutdown);
+    let storage = tokio::select! {
+        opened = open_storage(&config, &state) => match opened {
+            Ok(s) => s,
+            Err(e) => {
+                http_stop.cancel();
+                let _ = server.await;
+                return Err(e);
+            }
+        },
+        () = &mut shutdown => {
+            tracing::info!("shutdown requested during WAL replay");
+            http_stop.cancel();
+            let _ = server.await;
+            return Ok(());
+        }
+    };
+    storage.start_background(background_stop.clone(), &tracker);
+    tracing::info!(%addr, "cairn is ready");
+
+    let server_failed = tokio::select! {
+        () = &mut shutdown => None,
+        r = &mut server => Some(match r {
+            Ok(Ok(())) => Error::Serve(std::io::Error::other("http server stopped unexpectedly")),
+            Ok(Err(e)) => Error::Serve(e),
+            Err(e) => Error::Serve(std::io::Error::other(e.to_string())),
+        }),
+    };
+
+    // Ordered: stop accepting and drain requests, stop background work, then let the store
+    // fsync its WAL and finish uploads. Each step gets what is left of the budget, and the
+    // store's shutdown runs even when draining used it all up, since it is what makes the
+    // acknowledged data safe.
+    let deadline = tokio::time::Instant::now() + config.server.shutdown_timeout;
+    http_stop.cancel();
+    if server_failed.is_none() {
+        match tokio::time::timeout_at(deadline, &mut server).await {
+            Ok(Ok(Ok(()))) => tracing::info!("http requests drained"),
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server ended with an error"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "http server task failed"),
+            Err(_) => {
+                tracing::warn!(
+                    "in-flight requests did not finish within server.shutdown_timeout; closing them"
+                );
+                server.abort();
+            }
+        }
+    }
+    background_stop.cancel();
+    tracker.close();
+    if tokio::time::timeout_at(deadline, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("background tasks did not stop within server.shutdown_timeout");
+    }
+    let left = deadline
+        .saturating_duration_since(tokio::time::Instant::now())
+        .max(MIN_STORAGE_SHUTDOWN);
+    match tokio::time::timeout(left, storage.shutdown()).await {
+        Ok(Ok(())) => tracing::info!("shutdown complete"),
+        Ok(Err(e)) => tracing::error!(error = %e, "storage shutdown failed"),
+        Err(_) => tracing::error!(
+            timeout = %crate::config::format_duration(config.server.shutdown_timeout),
+            "storage shutdown did not finish in time; exiting anyway"
+        ),
+    }
+    match server_failed {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Opens the storage engine (replaying the WAL) and hands it to the handlers.
+async fn open_storage(config: &Config, state: &AppState) -> Result<Arc<Storage>> {
+    let mut registry = Registry::default();
+    let storage = Storage::open(store_config(config), &mut registry)
+        .await
+        .map_err(|e| Error::Storage(e.to_string()))?;
+    let _ = state.store_registry.set(registry);
+    let _ = state
+        .store
+        .set(Arc::new(StorageBackend(Arc::clone(&storage))));
+    Ok(storage)
+}
+
+/// The HTTP application over an opened storage engine, without a listener: for embedding
+/// and for tests that drive the router directly.
+pub struct App {
+    state: Arc<AppState>,
+    storage: Arc<Storage>,
+    background_stop: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl App {
+    /// Opens the storage engine for `config` (replaying its WAL) and starts its background
+    /// tasks.
+    pub async fn open(config: Config) -> Result<App> {
+        let state = Arc::new(AppState::new(Arc::new(config)));
+        let storage = open_storage(&state.config, &state).await?;
+        let background_stop = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        storage.start_background(background_stop.clone(), &tracker);
+        Ok(App {
+            state,
+            storage,
+            background_stop,
+            tracker,
+        })
+    }
+
+    /// The router serving every endpoint.
+    pub fn router(&self) -> Router {
+        http::router(Arc::clone(&self.state))
+    }
+
+    /// Stops background tasks and shuts the storage engine down (WAL fsync).
+    pub async fn shutdown(self) -> Result<()> {
+        self.background_stop.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+        self.storage
+            .shutdown()
+            .await
+            .map_err(|e| Error::Storage(e.to_string()))
+    }
+}
