@@ -1,0 +1,236 @@
+//! The append path: validate under each series' lock, log to the WAL (group commit), apply.
+
+use std::sync::Arc;
+
+use cairn_model::{LabelRef, MetricMetadata, WriteBatch, encode_refs_into};
+
+use super::Storage;
+use crate::error::Result;
+use crate::head::{MemSeries, RejectReason, TenantHead};
+use crate::wal::record::{SamplesEncoder, encode_metadata};
+
+/// Rejections listed in detail per append; the rest are only counted.
+const MAX_REJECTION_DETAILS: usize = 16;
+/// Samples per WAL samples record.
+const SAMPLES_PER_RECORD: usize = 10_000;
+
+/// One refused sample.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SampleRejection {
+    /// Why.
+    pub reason: RejectReason,
+    /// The series, in Prometheus' text form.
+    pub series: String,
+    /// The sample's timestamp.
+    pub timestamp_ms: i64,
+    /// A message naming reason, series and timestamp.
+    pub message: String,
+}
+
+/// What an append did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Samples accepted and durable (including idempotent repeats of stored samples).
+    pub samples_accepted: u64,
+    /// The first refused samples, in request order (capped; see `rejected_by_reason`).
+    pub samples_rejected: Vec<SampleRejection>,
+    /// Refused samples by reason, indexed like [`RejectReason::ALL`].
+    pub rejected_by_reason: [u64; 4],
+    /// Series new to the head.
+    pub series_created: u64,
+    /// Metadata entries recorded.
+    pub metadata_written: u64,
+}
+
+impl AppendOutcome {
+    /// Total refused samples.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected_by_reason.iter().sum()
+    }
+
+    /// Refused samples for `reason`.
+    pub fn rejected(&self, reason: RejectReason) -> u64 {
+        self.rejected_by_reason[reason.index()]
+    }
+
+    fn reject(&mut self, reason: RejectReason, series: &dyn std::fmt::Display, t: i64) {
+        self.rejected_by_reason[reason.index()] += 1;
+        if self.samples_rejected.len() < MAX_REJECTION_DETAILS {
+            let series = series.to_string();
+            self.samples_rejected.push(SampleRejection {
+                reason,
+                message: format!("{}: series {series}, timestamp {t}", reason.message()),
+                series,
+                timestamp_ms: t,
+            });
+        }
+    }
+}
+
+/// Series touched by an append and the samples accepted for them, in apply order.
+struct Prepared {
+    series: Vec<Arc<MemSeries>>,
+    /// `(index into series, t, value bits)`.
+    samples: Vec<(u32, i64, u64)>,
+    payload: Vec<u8>,
+    metadata: Vec<(String, MetricMetadata)>,
+}
+
+pub(super) async fn append(
+    storage: &Storage,
+    th: &TenantHead,
+    batch: &WriteBatch<'_>,
+) -> Result<AppendOutcome> {
+    let mut outcome = AppendOutcome::default();
+    let gate = storage.gate.read().await;
+    let prepared = prepare(storage, th, batch, &mut outcome);
+    if prepared.payload.is_empty() {
+        drop(gate);
+        count(storage, &outcome);
+        return Ok(outcome);
+    }
+    let logged = storage
+        .wal
+        .append(th.tenant.clone(), prepared.series.clone(), prepared.payload)
+        .await;
+    if let Err(e) = logged {
+        for s in &prepared.series {
+            s.data.lock().reset_validation();
+        }
+        tracing::warn!(tenant = %th.tenant, error = %e, "append failed in the wal");
+        return Err(e);
+    }
+    let mut applied = 0i64;
+    let mut i = 0;
+    while i < prepared.samples.len() {
+        let idx = prepared.samples[i].0;
+        let run = prepared.samples[i..]
+            .iter()
+            .take_while(|x| x.0 == idx)
+            .count();
+        let mut d = prepared.series[idx as usize].data.lock();
+        for &(_, t, v) in &prepared.samples[i..i + run] {
+            applied += i64::from(d.apply(t, v));
+        }
+        i += run;
+    }
+    for (family, m) in prepared.metadata {
+        th.set_metadata(&family, m);
+    }
+    drop(gate);
+    storage.metrics.head_samples.inc_by(applied);
+    if outcome.series_created > 0 {
+        storage
+            .metrics
+            .head_series
+            .inc_by(outcome.series_created as i64);
+    }
+    count(storage, &outcome);
+    Ok(outcome)
+}
+
+fn count(storage: &Storage, outcome: &AppendOutcome) {
+    storage.metrics.samples.inc_by(outcome.samples_accepted);
+    for r in RejectReason::ALL {
+        let n = outcome.rejected(r);
+        if n > 0 {
+            storage
+                .metrics
+                .rejected
+                .get_or_create(&[("reason", r.as_str())])
+                .inc_by(n);
+        }
+    }
+    if outcome.rejected_total() > 0
+        && let Some(first) = outcome.samples_rejected.first()
+    {
+        tracing::debug!(
+            rejected = outcome.rejected_total(),
+            first = %first.message,
+            "samples rejected"
+        );
+    }
+}
+
+/// Validates the batch against the head, creating new series, and encodes the WAL records.
+fn prepare(
+    storage: &Storage,
+    th: &TenantHead,
+    batch: &WriteBatch<'_>,
+    outcome: &mut AppendOutcome,
+) -> Prepared {
+    let min_valid = storage.head.min_valid(th);
+    let window = storage.head.ooo_window_ms;
+    let mut scratch: Vec<LabelRef<'_>> = Vec::new();
+    let mut encoded: Vec<u8> = Vec::new();
+    let mut p = Prepared {
+        series: Vec::with_capacity(batch.series.len()),
+        samples: Vec::with_capacity(batch.samples.len()),
+        payload: Vec::with_capacity(batch.samples.len() * 12 + 64),
+        metadata: Vec::new(),
+    };
+    let mut enc = SamplesEncoder::new(SAMPLES_PER_RECORD);
+    for s in &batch.series {
+        let samples = batch.series_samples(s);
+        if samples.is_empty() {
+            continue;
+        }
+        scratch.clear();
+        scratch.extend_from_slice(batch.series_labels(s));
+        if let Err(e) = encode_refs_into(&mut scratch, &mut encoded) {
+            for sample in samples {
+                outcome.reject(RejectReason::InvalidLabels, &e, sample.t);
+            }
+            continue;
+        }
+        let (ms, created) = th.get_or_create(&encoded, || storage.head.next_ref());
+        outcome.series_created += u64::from(created);
+        let idx = p.series.len() as u32;
+        let mut any = false;
+        {
+            let mut d = ms.data.lock();
+            for sample in samples {
+                let v = sample.v.to_bits();
+                match d.validate(sample.t, v, min_valid, window) {
+                    Ok(()) => {
+                        enc.push(&mut p.payload, &th.tenant, ms.sref, sample.t, v);
+                        p.samples.push((idx, sample.t, v));
+                        outcome.samples_accepted += 1;
+                        any = true;
+                    }
+                    Err(reason) => outcome.reject(reason, &ms.labels, sample.t),
+                }
+            }
+        }
+        if any {
+            p.series.push(ms);
+        }
+    }
+    enc.finish(&mut p.payload);
+    if !batch.metadata.is_empty() {
+        p.metadata = batch
+            .metadata
+            .iter()
+            .filter(|m| !m.metric_family_name.is_empty())
+            .map(|m| {
+                (
+                    m.metric_family_name.to_string(),
+                    MetricMetadata {
+                        metric_type: m.metric_type,
+                        help: m.help.to_string(),
+                        unit: m.unit.to_string(),
+                    },
+                )
+            })
+            .collect();
+        if !p.metadata.is_empty() {
+            encode_metadata(
+                &mut p.payload,
+                &th.tenant,
+                p.metadata.iter().map(|(f, m)| (f.as_str(), m)),
+            );
+            outcome.metadata_written = p.metadata.len() as u64;
+        }
+    }
+    p
+}
