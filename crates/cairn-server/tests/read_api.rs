@@ -279,16 +279,31 @@ async fn remote_read_rules() {
         "only up{{job=api}} has data before 15s"
     );
     assert_eq!(results[1].len(), 2);
+    // The first accepted type wins: streamed XOR chunks carry the same series and samples.
     let r = app
         .post(
             "/api/v1/read",
             &h,
             snappy_compress(&encode_read_request(&req(vec![
                 ResponseType::StreamedXorChunks,
+                ResponseType::Samples,
             ]))),
         )
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.header("content-type"),
+        Some(cairn_wire::CHUNKED_READ_CONTENT_TYPE)
+    );
+    let frames = cairn_wire::decode_chunked_read_response(&r.body).unwrap();
+    for (q, want) in results.iter().enumerate() {
+        let got: Vec<_> = frames
+            .iter()
+            .filter(|(i, _)| *i == q as i64)
+            .map(|(_, s)| s.clone())
+            .collect();
+        assert_eq!(&got, want, "query {q}");
+    }
     let r = app.post("/api/v1/read", &h, b"garbage".to_vec()).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(

@@ -30,7 +30,7 @@ async fn remote_read(
             matchers,
             hints: None,
         }],
-        accepted_response_types: vec![ResponseType::StreamedXorChunks, ResponseType::Samples],
+        accepted_response_types: vec![ResponseType::Samples],
     };
     let mut h = vec![
         ("content-type", "application/x-protobuf"),

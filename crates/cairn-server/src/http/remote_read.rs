@@ -1,4 +1,10 @@
-//! `POST /api/v1/read`: Prometheus remote read, answered with the SAMPLES response type.
+//! `POST /api/v1/read`: Prometheus remote read.
+//!
+//! The response type is the first of the request's accepted types that Cairn speaks (both
+//! do: SAMPLES, a snappy-compressed `ReadResponse`, and STREAMED_XOR_CHUNKS, framed
+//! `ChunkedReadResponse` messages); none listed means SAMPLES, as in Prometheus. Like
+//! Prometheus' `--storage.remote.read-sample-limit`, a request loading more than
+//! [`SAMPLE_LIMIT`] samples is refused with 400 instead of exhausting memory.
 
 use std::sync::Arc;
 
@@ -12,6 +18,9 @@ use cairn_wire::ResponseType;
 use super::AppState;
 use super::error::{ApiError, Style};
 use super::params::{BodyError, read_body};
+
+/// Most samples one remote read request may load (Prometheus' default read sample limit).
+pub(crate) const SAMPLE_LIMIT: usize = 50_000_000;
 
 /// The remote read handler.
 pub(crate) async fn read(
@@ -41,15 +50,11 @@ pub(crate) async fn read(
     })?;
     let req = cairn_wire::decode_read_request(&decoded)
         .map_err(|e| ApiError::bad_data(e.to_string(), Style::Text))?;
-    // Only SAMPLES can be produced; a reader accepting nothing else gets a clear 400.
-    let accepts_samples = req.accepted_response_types.is_empty()
-        || req.accepted_response_types.contains(&ResponseType::Samples);
-    if !accepts_samples {
-        return Err(ApiError::bad_data(
-            "only the SAMPLES response type is supported, the request accepts only STREAMED_XOR_CHUNKS",
-            Style::Text,
-        ));
-    }
+    let response_type = req
+        .accepted_response_types
+        .first()
+        .copied()
+        .unwrap_or(ResponseType::Samples);
     let store = state.store(Style::Text)?;
     let mut results = Vec::with_capacity(req.queries.len());
     for q in req.queries {
@@ -58,13 +63,31 @@ pub(crate) async fn read(
             start_ms: q.start_ms,
             end_ms: q.end_ms,
             max_series: 0,
-            max_samples: 0,
+            max_samples: SAMPLE_LIMIT,
         };
         let series = store
             .select(&tenant, &sel)
             .await
             .map_err(|e| ApiError::from_query(e, Style::Text))?;
         results.push(series);
+    }
+    if response_type == ResponseType::StreamedXorChunks {
+        let mut body = Vec::new();
+        for (i, series) in results.iter().enumerate() {
+            let index = i64::try_from(i).expect("query count fits in i64");
+            cairn_wire::encode_chunked_read_response(
+                index,
+                series,
+                cairn_wire::DEFAULT_MAX_FRAME_BYTES,
+                &mut body,
+            );
+        }
+        let mut resp = body.into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(cairn_wire::CHUNKED_READ_CONTENT_TYPE),
+        );
+        return Ok(resp);
     }
     let encoded = cairn_wire::encode_read_response(&results);
     let body = cairn_wire::snappy_compress(&encoded);
