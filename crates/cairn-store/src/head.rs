@@ -1,5 +1,5 @@
 //! The in-memory head: per tenant, the series written since the last cut, their samples in
-//! XOR chunks, and the latest metadata per metric family.
+//! compressed chunks (exact decimals or XOR), and the latest metadata per metric family.
 //!
 //! Series live in 64 shards, each a `RwLock<HashMap>` keyed by the hash of the canonical
 //! label bytes; the full bytes are compared on every hit, and a series whose hash collides
@@ -7,8 +7,11 @@
 //! A second sharded map lists the series of each metric name, so that selectors naming the
 //! metric (nearly all of them) do not scan the whole head.
 
+mod bits;
+mod chunk;
+mod decimal;
 mod series;
-pub(crate) mod xor;
+mod xor;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -428,8 +431,17 @@ impl Head {
     }
 
     /// A cut at `boundary` starts: nothing before it is accepted until [`Head::end_cut`].
-    pub(crate) fn begin_cut(&self, boundary: i64) {
-        let prev = self.last_boundary.fetch_max(boundary, Ordering::AcqRel);
+    ///
+    /// A regular cut (`advance`) also moves the lasting floor to `boundary`; a flush does
+    /// not, so that senders lagging behind the newest sample are not refused after an
+    /// operator's flush: what they send below the flushed range lands in the head again and
+    /// is cut into a block that compaction merges with the flushed one.
+    pub(crate) fn begin_cut(&self, boundary: i64, advance: bool) {
+        let prev = if advance {
+            self.last_boundary.fetch_max(boundary, Ordering::AcqRel)
+        } else {
+            self.last_boundary.load(Ordering::Acquire)
+        };
         self.floor.store(prev.max(boundary), Ordering::Release);
     }
 

@@ -57,13 +57,14 @@ impl Storage {
         let range = self.cfg.block_range_ms;
         let b = floor_to(max, range);
         if max >= b.saturating_add(range / 2) && min < b {
-            self.cut(b).await?;
+            self.cut(b, true).await?;
         }
         Ok(())
     }
 
-    /// Moves every head sample before `boundary` into blocks, then checkpoints the WAL.
-    pub(super) async fn cut(&self, boundary: i64) -> Result<FlushOutcome> {
+    /// Moves every head sample before `boundary` into blocks, then checkpoints the WAL;
+    /// `advance` (regular cuts, not flushes) makes `boundary` the lasting floor of appends.
+    pub(super) async fn cut(&self, boundary: i64, advance: bool) -> Result<FlushOutcome> {
         let _cut = self.cut_lock.lock().await;
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Shutdown);
@@ -71,7 +72,7 @@ impl Storage {
         let started = std::time::Instant::now();
         {
             let _gate = self.gate.write().await;
-            self.head.begin_cut(boundary);
+            self.head.begin_cut(boundary, advance);
         }
         let mut outcome = FlushOutcome::default();
         for th in self.head.tenants() {
@@ -79,8 +80,12 @@ impl Storage {
         }
         let first_kept_segment = {
             let _gate = self.gate.write().await;
-            for th in self.head.tenants() {
-                outcome.series_removed += th.gc() as u64;
+            // A flush keeps the emptied series: their newest timestamps keep refusing
+            // out-of-order samples below the flushed range (see `Head::begin_cut`).
+            if advance {
+                for th in self.head.tenants() {
+                    outcome.series_removed += th.gc() as u64;
+                }
             }
             self.head.end_cut();
             self.wal.rotate().await?
