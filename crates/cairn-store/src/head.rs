@@ -403,9 +403,11 @@ pub(crate) struct Head {
     /// The highest cut boundary so far.
     last_boundary: AtomicI64,
     /// Samples before this are out of bounds in every tenant: the last boundary minus the
-    /// out-of-order window, or the boundary itself while a cut runs. Changed only while
-    /// appends are held off.
+    /// out-of-order window. Changed only while appends are held off.
     floor: AtomicI64,
+    /// While a cut runs, its boundary: samples before it (and above `floor`) must wait for
+    /// the cut to end, or they would land in the range being moved out. `i64::MIN` otherwise.
+    cut_floor: AtomicI64,
 }
 
 impl Head {
@@ -418,6 +420,7 @@ impl Head {
             ooo_window_ms,
             last_boundary: AtomicI64::new(i64::MIN),
             floor: AtomicI64::new(i64::MIN),
+            cut_floor: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -430,33 +433,35 @@ impl Head {
         }
     }
 
-    /// A cut at `boundary` starts: nothing before it is accepted until [`Head::end_cut`].
+    /// A cut at `boundary` starts: samples before it wait until [`Head::end_cut`].
     ///
     /// A regular cut (`advance`) also moves the lasting floor to `boundary`; a flush does
     /// not, so that senders lagging behind the newest sample are not refused after an
     /// operator's flush: what they send below the flushed range lands in the head again and
     /// is cut into a block that compaction merges with the flushed one.
     pub(crate) fn begin_cut(&self, boundary: i64, advance: bool) {
-        let prev = if advance {
-            self.last_boundary.fetch_max(boundary, Ordering::AcqRel)
-        } else {
-            self.last_boundary.load(Ordering::Acquire)
-        };
-        self.floor.store(prev.max(boundary), Ordering::Release);
+        if advance {
+            self.last_boundary.fetch_max(boundary, Ordering::AcqRel);
+        }
+        self.cut_floor.store(boundary, Ordering::Release);
     }
 
-    /// The cut is done: the out-of-order window below the boundary reopens.
+    /// The cut is done: samples down to the lasting floor are accepted again.
     pub(crate) fn end_cut(&self) {
         let b = self.last_boundary.load(Ordering::Acquire);
         self.floor
-            .store(b.saturating_sub(self.ooo_window_ms), Ordering::Release);
+            .fetch_max(b.saturating_sub(self.ooo_window_ms), Ordering::AcqRel);
+        self.cut_floor.store(i64::MIN, Ordering::Release);
     }
 
-    /// Samples of `th` before this are out of bounds.
-    pub(crate) fn min_valid(&self, th: &TenantHead) -> i64 {
-        th.min_valid_t
+    /// `(hard, soft)`: samples of `th` before `hard` are out of bounds; samples in
+    /// `[hard, soft)` fall in the range of a running cut and must wait for its end.
+    pub(crate) fn min_valid(&self, th: &TenantHead) -> (i64, i64) {
+        let hard = th
+            .min_valid_t
             .load(Ordering::Acquire)
-            .max(self.floor.load(Ordering::Acquire))
+            .max(self.floor.load(Ordering::Acquire));
+        (hard, hard.max(self.cut_floor.load(Ordering::Acquire)))
     }
 
     /// The head of `tenant`, if it has one.

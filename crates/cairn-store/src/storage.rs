@@ -189,7 +189,7 @@ impl Storage {
             return Err(Error::Shutdown);
         }
         match self.head.time_range() {
-            Some((_, max)) => self.cut(max.saturating_add(1)).await,
+            Some((_, max)) => self.cut(max.saturating_add(1), false).await,
             None => Ok(FlushOutcome::default()),
         }
     }

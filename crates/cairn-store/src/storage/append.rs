@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use cairn_model::{LabelRef, MetricMetadata, WriteBatch, encode_refs_into};
+use cairn_model::{LabelRef, MetricMetadata, Sample, SeriesRefs, WriteBatch, encode_refs_into};
 
 use super::Storage;
 use crate::error::Result;
@@ -13,6 +13,8 @@ use crate::wal::record::{SamplesEncoder, encode_metadata};
 const MAX_REJECTION_DETAILS: usize = 16;
 /// Samples per WAL samples record.
 const SAMPLES_PER_RECORD: usize = 10_000;
+/// How many cuts in a row a sample waits out before it is refused as out of bounds.
+const MAX_CUT_WAITS: u32 = 8;
 
 /// One refused sample.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,20 +76,67 @@ struct Prepared {
     samples: Vec<(u32, i64, u64)>,
     payload: Vec<u8>,
     metadata: Vec<(String, MetricMetadata)>,
+    /// Samples in the range of a running cut: `(index of the series in the batch, sample)`.
+    deferred: Vec<(usize, Sample)>,
+    /// Series created by this pass.
+    created: u64,
 }
 
+/// Appends `batch`; samples falling in the range of a running cut wait for the cut to end
+/// and are then appended like the rest (at most [`MAX_CUT_WAITS`] times), so a cut or a
+/// flush never turns an acceptable sample into an error.
 pub(super) async fn append(
     storage: &Storage,
     th: &TenantHead,
     batch: &WriteBatch<'_>,
 ) -> Result<AppendOutcome> {
     let mut outcome = AppendOutcome::default();
+    let mut deferred = append_once(storage, th, batch, &mut outcome, false).await?;
+    let mut waits = 0;
+    while !deferred.is_empty() {
+        waits += 1;
+        // A cut holds this lock from start to end: taking it waits the running one out.
+        drop(storage.cut_lock.lock().await);
+        let retry = deferred_batch(batch, &deferred);
+        deferred = append_once(storage, th, &retry, &mut outcome, waits >= MAX_CUT_WAITS).await?;
+    }
+    count(storage, &outcome);
+    Ok(outcome)
+}
+
+/// A batch of the deferred samples, borrowing the labels of the original one.
+fn deferred_batch<'a>(batch: &WriteBatch<'a>, deferred: &[(usize, Sample)]) -> WriteBatch<'a> {
+    let mut retry = WriteBatch {
+        labels: batch.labels.clone(),
+        ..WriteBatch::default()
+    };
+    for group in deferred.chunk_by(|a, b| a.0 == b.0) {
+        let start = retry.samples.len();
+        retry.samples.extend(group.iter().map(|(_, s)| *s));
+        retry.series.push(SeriesRefs {
+            labels: batch.series[group[0].0].labels.clone(),
+            samples: start..retry.samples.len(),
+            ..SeriesRefs::default()
+        });
+    }
+    retry
+}
+
+/// One pass of the append path; returns the samples deferred by a running cut (refused as
+/// out of bounds instead when `last_try`).
+async fn append_once(
+    storage: &Storage,
+    th: &TenantHead,
+    batch: &WriteBatch<'_>,
+    outcome: &mut AppendOutcome,
+    last_try: bool,
+) -> Result<Vec<(usize, Sample)>> {
     let gate = storage.gate.read().await;
-    let prepared = prepare(storage, th, batch, &mut outcome);
+    let mut prepared = prepare(storage, th, batch, outcome, last_try);
+    let deferred = std::mem::take(&mut prepared.deferred);
     if prepared.payload.is_empty() {
         drop(gate);
-        count(storage, &outcome);
-        return Ok(outcome);
+        return Ok(deferred);
     }
     let logged = storage
         .wal
@@ -119,14 +168,10 @@ pub(super) async fn append(
     }
     drop(gate);
     storage.metrics.head_samples.inc_by(applied);
-    if outcome.series_created > 0 {
-        storage
-            .metrics
-            .head_series
-            .inc_by(outcome.series_created as i64);
+    if prepared.created > 0 {
+        storage.metrics.head_series.inc_by(prepared.created as i64);
     }
-    count(storage, &outcome);
-    Ok(outcome)
+    Ok(deferred)
 }
 
 fn count(storage: &Storage, outcome: &AppendOutcome) {
@@ -158,8 +203,10 @@ fn prepare(
     th: &TenantHead,
     batch: &WriteBatch<'_>,
     outcome: &mut AppendOutcome,
+    last_try: bool,
 ) -> Prepared {
-    let min_valid = storage.head.min_valid(th);
+    let (min_valid, cut_floor) = storage.head.min_valid(th);
+    let min_valid = if last_try { cut_floor } else { min_valid };
     let window = storage.head.ooo_window_ms;
     let mut scratch: Vec<LabelRef<'_>> = Vec::new();
     let mut encoded: Vec<u8> = Vec::new();
@@ -168,9 +215,11 @@ fn prepare(
         samples: Vec::with_capacity(batch.samples.len()),
         payload: Vec::with_capacity(batch.samples.len() * 12 + 64),
         metadata: Vec::new(),
+        deferred: Vec::new(),
+        created: 0,
     };
     let mut enc = SamplesEncoder::new(SAMPLES_PER_RECORD);
-    for s in &batch.series {
+    for (series_index, s) in batch.series.iter().enumerate() {
         let samples = batch.series_samples(s);
         if samples.is_empty() {
             continue;
@@ -185,11 +234,16 @@ fn prepare(
         }
         let (ms, created) = th.get_or_create(&encoded, || storage.head.next_ref());
         outcome.series_created += u64::from(created);
+        p.created += u64::from(created);
         let idx = p.series.len() as u32;
         let mut any = false;
         {
             let mut d = ms.data.lock();
             for sample in samples {
+                if sample.t < cut_floor && sample.t >= min_valid {
+                    p.deferred.push((series_index, *sample));
+                    continue;
+                }
                 let v = sample.v.to_bits();
                 match d.validate(sample.t, v, min_valid, window) {
                     Ok(()) => {
