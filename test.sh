@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The one test command, locally and in CI: installs what the end-to-end tests need when it is
+# missing (Debian's prometheus, PyPI's moto[server] and pyarrow), then checks formatting and
+# lints, runs every unit, integration and end-to-end test, and builds the fuzz targets.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+started=$SECONDS
+section() {
+  printf '\n==== %s (%ds) ====\n' "$*" "$((SECONDS - started))"
+}
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# pip refuses system-wide installs on distributions that manage Python (PEP 668); fall back
+# to the user's site then.
+pip_install() {
+  python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages "$@"
+}
+
+section "test dependencies"
+export PATH="$HOME/.local/bin:$PATH"
+if ! command -v prometheus >/dev/null 2>&1; then
+  echo "installing the Debian package prometheus"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "installing moto[server]"
+  pip_install 'moto[server]'
+fi
+if ! python3 -c 'import pyarrow.parquet' >/dev/null 2>&1; then
+  echo "installing pyarrow"
+  pip_install pyarrow
+fi
+prometheus --version 2>&1 | sed -n 1p
+echo "moto $(python3 -c 'import moto; print(moto.__version__)'), pyarrow $(python3 -c 'import pyarrow; print(pyarrow.__version__)')"
+
+section "cargo fmt --all --check"
+cargo fmt --all --check
+
+section "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+section "cargo test --workspace --no-fail-fast"
+cargo test --workspace --no-fail-fast
+
+if [ -d fuzz ]; then
+  section "cargo build --manifest-path fuzz/Cargo.toml"
+  cargo build --manifest-path fuzz/Cargo.toml
+fi
+
+section "all checks passed"
