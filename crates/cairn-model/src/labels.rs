@@ -78,8 +78,10 @@ impl Labels {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
-        let mut refs: Vec<LabelRef<'a>> =
-            pairs.into_iter().map(|(n, v)| LabelRef::new(n, v)).collect();
+        let mut refs: Vec<LabelRef<'a>> = pairs
+            .into_iter()
+            .map(|(n, v)| LabelRef::new(n, v))
+            .collect();
         let mut buf = Vec::new();
         encode_refs_into(&mut refs, &mut buf)?;
         Ok(Labels::from_encoded_unchecked(&buf))

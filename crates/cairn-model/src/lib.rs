@@ -19,8 +19,8 @@ pub use labels::{
 };
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use query::{
-    LabelValuesRequest, MetricMetadata, QueryError, QueryErrorKind, Querier, SelectRequest,
-    Series, SeriesRequest,
+    LabelValuesRequest, MetricMetadata, Querier, QueryError, QueryErrorKind, SelectRequest, Series,
+    SeriesRequest,
 };
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
 pub use tenant::{TenantError, TenantId};
