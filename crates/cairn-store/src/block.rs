@@ -39,6 +39,7 @@ use ulid::Ulid;
 use crate::error::{Error, Result};
 use crate::objstore::os_err;
 
+pub(crate) use encode::SeriesSource;
 pub(crate) use read::{BlockReader, LabelIndex, SeriesTable};
 
 /// Version of the block format, in `meta.json` and in each Parquet file's key-value metadata.
@@ -111,12 +112,39 @@ pub async fn write_block(
     level: u32,
     sources: Vec<Ulid>,
 ) -> Result<BlockMeta> {
+    write_block_from(
+        store,
+        tenant,
+        encode::SortedSeries::new(series),
+        level,
+        sources,
+    )
+    .await
+}
+
+/// Writes a block of the series `source` yields in block order (see [`SeriesSource`]),
+/// pulling and encoding them one at a time so that only the encoded files and one row group
+/// of samples are in memory; otherwise as [`write_block`].
+pub(crate) async fn write_block_from(
+    store: &Arc<dyn ObjectStore>,
+    tenant: &TenantId,
+    source: impl SeriesSource + Send + 'static,
+    level: u32,
+    sources: Vec<Ulid>,
+) -> Result<BlockMeta> {
     let ulid = Ulid::new();
     let t = tenant.clone();
     // Parquet encoding and compression are CPU work: keep them off the reactor.
-    let encoded = tokio::task::spawn_blocking(move || encode::encode_block(&t, series))
+    let encoded = tokio::task::spawn_blocking(move || encode::encode_block(&t, source))
         .await
         .map_err(|e| Error::Internal(format!("block encoder panicked: {e}")))??;
+    tracing::debug!(
+        tenant = %tenant,
+        series = encoded.num_series,
+        samples = encoded.num_samples,
+        peak_buffered_rows = encoded.peak_buffered_rows,
+        "block encoded"
+    );
     let files = [
         (SERIES_FILE, encoded.series),
         (SAMPLES_FILE, encoded.samples),

@@ -35,13 +35,52 @@ pub(crate) struct EncodedBlock {
     pub(crate) max_time: i64,
     pub(crate) num_series: u64,
     pub(crate) num_samples: u64,
+    /// The most sample rows buffered before Parquet encoding at once.
+    pub(crate) peak_buffered_rows: usize,
 }
 
-/// A series ready for encoding: its block-local id, labels, and clean samples.
-struct Prepared {
-    id: u64,
-    labels: Labels,
-    samples: Vec<Sample>,
+/// A source of a block's series, pulled one at a time by the encoder so that only one
+/// series' samples (plus the current row batch) are decoded at once.
+pub(crate) trait SeriesSource {
+    /// The next series in block order: ascending by (`Labels::id()`, labels), each label set
+    /// at most once. Samples may be unsorted or empty (empty series are skipped).
+    fn next_series(&mut self) -> Option<Series>;
+}
+
+/// Series already in memory, sorted into block order with repeated label sets merged.
+pub(crate) struct SortedSeries {
+    items: std::iter::Peekable<std::vec::IntoIter<(u64, Series)>>,
+}
+
+impl SortedSeries {
+    /// Sorts `series` by (`Labels::id()`, labels).
+    pub(crate) fn new(series: Vec<Series>) -> Self {
+        Self::with_id_fn(series, |l| l.id().0)
+    }
+
+    fn with_id_fn(series: Vec<Series>, id_of: fn(&Labels) -> u64) -> Self {
+        let mut items: Vec<(u64, Series)> = series
+            .into_iter()
+            .filter(|s| !s.samples.is_empty())
+            .map(|s| (id_of(&s.labels), s))
+            .collect();
+        // Stable, so the samples of a repeated label set keep their input order and the
+        // first of equal timestamps wins.
+        items.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.labels.cmp(&b.1.labels)));
+        SortedSeries {
+            items: items.into_iter().peekable(),
+        }
+    }
+}
+
+impl SeriesSource for SortedSeries {
+    fn next_series(&mut self) -> Option<Series> {
+        let (_, mut s) = self.items.next()?;
+        while let Some((_, more)) = self.items.next_if(|(_, n)| n.labels == s.labels) {
+            s.samples.extend(more.samples);
+        }
+        Some(s)
+    }
 }
 
 fn parquet_err(file: &str) -> impl Fn(parquet::errors::ParquetError) -> Error + '_ {
@@ -52,49 +91,172 @@ fn arrow_err(file: &str) -> impl Fn(arrow::error::ArrowError) -> Error + '_ {
     move |e| Error::Parquet(format!("building {file}: {e}"))
 }
 
-/// Sorts series by id, merges repeated label sets, gives colliding label sets distinct ids,
-/// and cleans samples (sorted by time, first of each timestamp kept).
-fn prepare(series: Vec<Series>) -> Vec<Prepared> {
-    prepare_with(series, |l| l.id().0)
+const SAMPLES_FILE: &str = "samples.parquet";
+
+/// Encodes a block incrementally: series are pushed in block order, their samples appended
+/// to column builders that are flushed into the samples writer every row group's worth of
+/// rows. The series and index tables (one row per series / label pair) are built at the end
+/// from the labels kept meanwhile.
+pub(crate) struct BlockEncoder {
+    tenant: TenantId,
+    id_of: fn(&Labels) -> u64,
+    /// Block id and labels of every non-empty series pushed, ascending by id.
+    series: Vec<(u64, Labels)>,
+    /// `Labels::id()` (before collision probing) of the last series in `series`.
+    last_hash: u64,
+    writer: ArrowWriter<Vec<u8>>,
+    schema: Arc<Schema>,
+    ids: Vec<u64>,
+    ts: Vec<i64>,
+    vs: Float64Builder,
+    ints: Int64Builder,
+    scales: Vec<u8>,
+    min_time: i64,
+    max_time: i64,
+    num_samples: u64,
+    peak_buffered_rows: usize,
 }
 
-fn prepare_with(series: Vec<Series>, id_of: impl Fn(&Labels) -> u64) -> Vec<Prepared> {
-    let mut items: Vec<(u64, Series)> = series
-        .into_iter()
-        .filter(|s| !s.samples.is_empty())
-        .map(|s| (id_of(&s.labels), s))
-        .collect();
-    items.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.labels.cmp(&b.1.labels)));
-    let mut out: Vec<Prepared> = Vec::with_capacity(items.len());
-    for (id, s) in items {
-        if let Some(last) = out.last_mut() {
-            if last.labels == s.labels {
-                last.samples.extend(s.samples);
-                continue;
+impl BlockEncoder {
+    /// An encoder for a block of `tenant`.
+    pub(crate) fn new(tenant: &TenantId) -> Result<Self> {
+        Self::with_id_fn(tenant, |l| l.id().0)
+    }
+
+    fn with_id_fn(tenant: &TenantId, id_of: fn(&Labels) -> u64) -> Result<Self> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("series_id", DataType::UInt64, false),
+            Field::new("timestamp", DataType::Int64, false),
+            Field::new("value", DataType::Float64, true),
+            Field::new("value_int", DataType::Int64, true),
+            Field::new("value_scale", DataType::UInt8, false),
+        ]));
+        let writer = ArrowWriter::try_new(Vec::new(), Arc::clone(&schema), Some(samples_props()))
+            .map_err(parquet_err(SAMPLES_FILE))?;
+        Ok(BlockEncoder {
+            tenant: tenant.clone(),
+            id_of,
+            series: Vec::new(),
+            last_hash: 0,
+            writer,
+            schema,
+            ids: Vec::new(),
+            ts: Vec::new(),
+            vs: Float64Builder::new(),
+            ints: Int64Builder::new(),
+            scales: Vec::new(),
+            min_time: i64::MAX,
+            max_time: i64::MIN,
+            num_samples: 0,
+            peak_buffered_rows: 0,
+        })
+    }
+
+    /// Adds the next series in block order (see [`SeriesSource::next_series`]): sorts its
+    /// samples by time keeping the first of equal timestamps, and gives it the next free id
+    /// when its own collides with an earlier series'.
+    pub(crate) fn push(&mut self, mut s: Series) -> Result<()> {
+        if s.samples.is_empty() {
+            return Ok(());
+        }
+        let hash = (self.id_of)(&s.labels);
+        let id = match self.series.last() {
+            None => hash,
+            Some((last_id, last_labels)) => {
+                let order = self
+                    .last_hash
+                    .cmp(&hash)
+                    .then_with(|| last_labels.cmp(&s.labels));
+                if order != std::cmp::Ordering::Less {
+                    return Err(Error::Internal(format!(
+                        "series {} is not after series {} in block order",
+                        s.labels, last_labels
+                    )));
+                }
+                if hash <= *last_id {
+                    // A hash collision (or the run of ids bumped by one): probe the next id.
+                    last_id.wrapping_add(1)
+                } else {
+                    hash
+                }
             }
-            if id <= last.id {
-                // A hash collision (or the run of ids bumped by one): probe the next id.
-                let id = last.id.wrapping_add(1);
-                out.push(Prepared {
-                    id,
-                    labels: s.labels,
-                    samples: s.samples,
-                });
-                continue;
+        };
+        // Stable sort keeps the first of equal timestamps first.
+        if !s.samples.is_sorted_by_key(|x| x.t) {
+            s.samples.sort_by_key(|x| x.t);
+        }
+        s.samples.dedup_by_key(|x| x.t);
+        let first = s.samples.first().map_or(i64::MAX, |x| x.t);
+        let last = s.samples.last().map_or(i64::MIN, |x| x.t);
+        self.min_time = self.min_time.min(first);
+        self.max_time = self.max_time.max(last);
+        self.num_samples += s.samples.len() as u64;
+        let scale = decimal_scale(&s.samples);
+        let p10 = DECIMAL_SCALES[usize::from(scale.unwrap_or(0))];
+        for x in &s.samples {
+            self.ids.push(id);
+            self.ts.push(x.t);
+            self.scales.push(scale.unwrap_or(0));
+            if scale.is_some() {
+                self.vs.append_null();
+                self.ints.append_value((x.v * p10).round() as i64);
+            } else {
+                self.vs.append_value(x.v);
+                self.ints.append_null();
             }
         }
-        out.push(Prepared {
-            id,
-            labels: s.labels,
-            samples: s.samples,
-        });
+        self.series.push((id, s.labels));
+        self.last_hash = hash;
+        self.peak_buffered_rows = self.peak_buffered_rows.max(self.ids.len());
+        if self.ids.len() >= SAMPLES_ROW_GROUP_ROWS {
+            self.flush_rows()?;
+        }
+        Ok(())
     }
-    for p in &mut out {
-        // Stable sort keeps the first of equal timestamps first.
-        p.samples.sort_by_key(|s| s.t);
-        p.samples.dedup_by_key(|s| s.t);
+
+    /// Hands the buffered rows to the samples writer.
+    fn flush_rows(&mut self) -> Result<()> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        let batch = RecordBatch::try_new(
+            Arc::clone(&self.schema),
+            vec![
+                Arc::new(UInt64Array::from(std::mem::take(&mut self.ids))) as ArrayRef,
+                Arc::new(Int64Array::from(std::mem::take(&mut self.ts))),
+                Arc::new(self.vs.finish()),
+                Arc::new(self.ints.finish()),
+                Arc::new(UInt8Array::from(std::mem::take(&mut self.scales))),
+            ],
+        )
+        .map_err(arrow_err(SAMPLES_FILE))?;
+        self.writer.write(&batch).map_err(parquet_err(SAMPLES_FILE))
     }
-    out
+
+    /// Finishes the samples file and encodes the series and index tables; refuses a block
+    /// without samples.
+    pub(crate) fn finish(mut self) -> Result<EncodedBlock> {
+        if self.num_samples == 0 {
+            return Err(Error::EmptyBlock {
+                tenant: self.tenant.to_string(),
+            });
+        }
+        self.flush_rows()?;
+        let samples = self
+            .writer
+            .into_inner()
+            .map_err(parquet_err(SAMPLES_FILE))?;
+        Ok(EncodedBlock {
+            series: encode_series(&self.series)?,
+            samples: Bytes::from(samples),
+            index: encode_index(&self.series)?,
+            min_time: self.min_time,
+            max_time: self.max_time,
+            num_series: self.series.len() as u64,
+            num_samples: self.num_samples,
+            peak_buffered_rows: self.peak_buffered_rows,
+        })
+    }
 }
 
 fn base_props() -> parquet::file::properties::WriterPropertiesBuilder {
@@ -118,45 +280,25 @@ fn write_parquet(file: &str, batch: RecordBatch, props: WriterProperties) -> Res
     Ok(Bytes::from(buf))
 }
 
-/// Encodes the block's files. CPU-bound: call from a blocking thread.
-pub(crate) fn encode_block(tenant: &TenantId, series: Vec<Series>) -> Result<EncodedBlock> {
-    let prepared = prepare(series);
-    let num_samples: usize = prepared.iter().map(|p| p.samples.len()).sum();
-    if num_samples == 0 {
-        return Err(Error::EmptyBlock {
-            tenant: tenant.to_string(),
-        });
+/// Encodes the block's files from `source`. CPU-bound: call from a blocking thread.
+pub(crate) fn encode_block(
+    tenant: &TenantId,
+    mut source: impl SeriesSource,
+) -> Result<EncodedBlock> {
+    let mut enc = BlockEncoder::new(tenant)?;
+    while let Some(s) = source.next_series() {
+        enc.push(s)?;
     }
-    let min_time = prepared
-        .iter()
-        .filter_map(|p| p.samples.first())
-        .map(|s| s.t)
-        .min()
-        .expect("a block with samples has a first sample");
-    let max_time = prepared
-        .iter()
-        .filter_map(|p| p.samples.last())
-        .map(|s| s.t)
-        .max()
-        .expect("a block with samples has a last sample");
-    Ok(EncodedBlock {
-        series: encode_series(&prepared)?,
-        samples: encode_samples(&prepared, num_samples)?,
-        index: encode_index(&prepared)?,
-        min_time,
-        max_time,
-        num_series: prepared.len() as u64,
-        num_samples: num_samples as u64,
-    })
+    enc.finish()
 }
 
-fn encode_series(prepared: &[Prepared]) -> Result<Bytes> {
+fn encode_series(series: &[(u64, Labels)]) -> Result<Bytes> {
     const FILE: &str = "series.parquet";
-    let ids = UInt64Array::from_iter_values(prepared.iter().map(|p| p.id));
-    let names = StringArray::from_iter(prepared.iter().map(|p| p.labels.metric_name()));
+    let ids = UInt64Array::from_iter_values(series.iter().map(|(id, _)| *id));
+    let names = StringArray::from_iter(series.iter().map(|(_, l)| l.metric_name()));
     let mut labels = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
-    for p in prepared {
-        for l in p.labels.iter() {
+    for (_, ls) in series {
+        for l in ls.iter() {
             labels.keys().append_value(l.name);
             labels.values().append_value(l.value);
         }
@@ -205,51 +347,11 @@ fn decimal_scale(samples: &[Sample]) -> Option<u8> {
     None
 }
 
-fn encode_samples(prepared: &[Prepared], num_samples: usize) -> Result<Bytes> {
-    const FILE: &str = "samples.parquet";
-    let mut ids = Vec::with_capacity(num_samples);
-    let mut ts = Vec::with_capacity(num_samples);
-    let mut vs = Float64Builder::with_capacity(num_samples);
-    let mut ints = Int64Builder::with_capacity(num_samples);
-    let mut scales = Vec::with_capacity(num_samples);
-    for p in prepared {
-        let scale = decimal_scale(&p.samples);
-        let p10 = DECIMAL_SCALES[usize::from(scale.unwrap_or(0))];
-        for s in &p.samples {
-            ids.push(p.id);
-            ts.push(s.t);
-            scales.push(scale.unwrap_or(0));
-            if scale.is_some() {
-                vs.append_null();
-                ints.append_value((s.v * p10).round() as i64);
-            } else {
-                vs.append_value(s.v);
-                ints.append_null();
-            }
-        }
-    }
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("series_id", DataType::UInt64, false),
-        Field::new("timestamp", DataType::Int64, false),
-        Field::new("value", DataType::Float64, true),
-        Field::new("value_int", DataType::Int64, true),
-        Field::new("value_scale", DataType::UInt8, false),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema,
-        vec![
-            Arc::new(UInt64Array::from(ids)) as ArrayRef,
-            Arc::new(Int64Array::from(ts)),
-            Arc::new(vs.finish()),
-            Arc::new(ints.finish()),
-            Arc::new(UInt8Array::from(scales)),
-        ],
-    )
-    .map_err(arrow_err(FILE))?;
+fn samples_props() -> WriterProperties {
     let ts_col = ColumnPath::from("timestamp");
     let v_col = ColumnPath::from("value");
     let i_col = ColumnPath::from("value_int");
-    let props = base_props()
+    base_props()
         .set_max_row_group_row_count(Some(SAMPLES_ROW_GROUP_ROWS))
         .set_data_page_row_count_limit(SAMPLES_PAGE_ROWS)
         .set_column_dictionary_enabled(ts_col.clone(), false)
@@ -258,17 +360,16 @@ fn encode_samples(prepared: &[Prepared], num_samples: usize) -> Result<Bytes> {
         .set_column_encoding(v_col, Encoding::BYTE_STREAM_SPLIT)
         .set_column_dictionary_enabled(i_col.clone(), false)
         .set_column_encoding(i_col, Encoding::DELTA_BINARY_PACKED)
-        .build();
-    write_parquet(FILE, batch, props)
+        .build()
 }
 
-fn encode_index(prepared: &[Prepared]) -> Result<Bytes> {
+fn encode_index(series: &[(u64, Labels)]) -> Result<Bytes> {
     const FILE: &str = "index.parquet";
-    // Ids are appended in ascending order because `prepared` is sorted by id.
+    // Ids are appended in ascending order because `series` is sorted by id.
     let mut postings: BTreeMap<(&str, &str), Vec<u64>> = BTreeMap::new();
-    for p in prepared {
-        for l in p.labels.iter() {
-            postings.entry((l.name, l.value)).or_default().push(p.id);
+    for (id, ls) in series {
+        for l in ls.iter() {
+            postings.entry((l.name, l.value)).or_default().push(*id);
         }
     }
     let names = StringArray::from_iter_values(postings.keys().map(|(n, _)| *n));
@@ -302,6 +403,8 @@ fn encode_index(prepared: &[Prepared]) -> Result<Bytes> {
 
 #[cfg(test)]
 mod tests {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
     use super::*;
 
     fn series(name: &str, ts: &[i64]) -> Series {
@@ -311,10 +414,41 @@ mod tests {
         }
     }
 
+    /// (series_id, timestamp) of every row of an encoded samples file.
+    fn sample_rows(samples: Bytes) -> Vec<(u64, i64)> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(samples)
+            .expect("samples footer")
+            .build()
+            .expect("samples reader");
+        let mut rows = Vec::new();
+        for batch in reader {
+            let batch = batch.expect("samples batch");
+            let ids = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<UInt64Array>()
+                .expect("series_id is UInt64");
+            let ts = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .expect("timestamp is Int64");
+            rows.extend(
+                ids.values()
+                    .iter()
+                    .copied()
+                    .zip(ts.values().iter().copied()),
+            );
+        }
+        rows
+    }
+
     #[test]
     fn colliding_ids_are_probed_and_stay_sorted() {
         // Every label set hashes to 7 except "d", which takes 8: probing must push it along.
-        let id_of = |l: &Labels| if l.metric_name() == Some("d") { 8 } else { 7 };
+        fn id_of(l: &Labels) -> u64 {
+            if l.metric_name() == Some("d") { 8 } else { 7 }
+        }
         let input = vec![
             series("c", &[1]),
             series("a", &[2, 1, 2]),
@@ -323,22 +457,81 @@ mod tests {
             series("a", &[3]),
             series("e", &[]),
         ];
-        let p = prepare_with(input, id_of);
-        let got: Vec<(u64, String, Vec<i64>)> = p
+        let mut source = SortedSeries::with_id_fn(input, id_of);
+        let mut enc =
+            BlockEncoder::with_id_fn(&TenantId::new("t").expect("tenant"), id_of).expect("encoder");
+        while let Some(s) = source.next_series() {
+            enc.push(s).expect("in block order");
+        }
+        let got: Vec<(u64, String)> = enc
+            .series
             .iter()
-            .map(|p| {
-                let name = p.labels.metric_name().unwrap_or("").to_string();
-                (p.id, name, p.samples.iter().map(|s| s.t).collect())
-            })
+            .map(|(id, l)| (*id, l.metric_name().unwrap_or("").to_string()))
             .collect();
         assert_eq!(
             got,
             vec![
-                (7, "a".into(), vec![1, 2, 3]),
-                (8, "b".into(), vec![1]),
-                (9, "c".into(), vec![1]),
-                (10, "d".into(), vec![1]),
+                (7, "a".into()),
+                (8, "b".into()),
+                (9, "c".into()),
+                (10, "d".into()),
             ]
+        );
+        let block = enc.finish().expect("encoded");
+        assert_eq!(
+            sample_rows(block.samples),
+            vec![(7, 1), (7, 2), (7, 3), (8, 1), (9, 1), (10, 1)]
+        );
+        assert_eq!(
+            (block.min_time, block.max_time, block.num_samples),
+            (1, 3, 6)
+        );
+    }
+
+    #[test]
+    fn series_out_of_block_order_are_refused() {
+        let mut enc = BlockEncoder::new(&TenantId::new("t").expect("tenant")).expect("encoder");
+        let mut input = [series("a", &[1]), series("b", &[1])];
+        input.sort_by_key(|s| std::cmp::Reverse(s.labels.id().0));
+        enc.push(input[0].clone()).expect("first series");
+        assert!(matches!(
+            enc.push(input[1].clone()),
+            Err(Error::Internal(_))
+        ));
+        // The same label set twice is out of order too.
+        assert!(matches!(
+            enc.push(input[0].clone()),
+            Err(Error::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn rows_are_flushed_per_row_group() {
+        // 3 row groups' worth of samples over 1500 series: the builders never hold much
+        // more than one row group.
+        let per = 2100;
+        let n = (3 * SAMPLES_ROW_GROUP_ROWS).div_ceil(per);
+        let ts: Vec<i64> = (0..per as i64).collect();
+        let input: Vec<Series> = (0..n).map(|i| series(&format!("m{i}"), &ts)).collect();
+        let block = encode_block(
+            &TenantId::new("t").expect("tenant"),
+            SortedSeries::new(input),
+        )
+        .expect("encoded");
+        println!(
+            "peak buffered rows: {} of {} samples",
+            block.peak_buffered_rows, block.num_samples
+        );
+        assert_eq!(block.num_samples, (n * per) as u64);
+        assert!(block.peak_buffered_rows < SAMPLES_ROW_GROUP_ROWS + per);
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(block.samples).expect("samples footer");
+        let meta = builder.metadata();
+        assert_eq!(meta.num_row_groups(), 4);
+        assert!(
+            meta.row_groups()
+                .iter()
+                .all(|g| g.num_rows() as usize <= SAMPLES_ROW_GROUP_ROWS)
         );
     }
 }

@@ -384,6 +384,164 @@ async fn cache_serves_repeated_reads() {
 /// Bytes per sample on node_exporter-like data: 15 s scrapes, a mix of constant series,
 /// integer and float counters, integer and float gauges. Prints the figure; the assertion only
 /// guards against a gross regression.
+/// Yields label sets in block order, generating each one's samples only when asked.
+struct Generated {
+    order: std::vec::IntoIter<Labels>,
+    make: fn(&Labels) -> Vec<Sample>,
+}
+
+impl SeriesSource for Generated {
+    fn next_series(&mut self) -> Option<Series> {
+        let labels = self.order.next()?;
+        let samples = (self.make)(&labels);
+        Some(Series { labels, samples })
+    }
+}
+
+/// Samples of series `i` of the streaming test: decimal, float, NaN payloads and stale
+/// markers in shuffled order with duplicates, six-digit decimals, and empty series.
+fn generated_samples(l: &Labels) -> Vec<Sample> {
+    let i: usize = l.get("i").and_then(|v| v.parse().ok()).expect("i label");
+    let ks = 0..400i64;
+    match i % 4 {
+        0 => ks
+            .map(|k| Sample::new(k * 1000, k as f64 * 0.25 + i as f64))
+            .collect(),
+        1 => ks
+            .map(|k| Sample::new(k * 1000, std::f64::consts::PI * k as f64))
+            .collect(),
+        2 => ks
+            .rev()
+            .flat_map(|k| {
+                let v = match k % 3 {
+                    0 => stale_nan(),
+                    1 => f64::from_bits(0x7ff8_0000_0000_0000 | (i as u64) << 8 | k as u64),
+                    _ => -(k as f64),
+                };
+                // Each timestamp twice: the first one given must win.
+                [Sample::new(k * 1000, v), Sample::new(k * 1000, 1.0)]
+            })
+            .collect(),
+        _ if i % 8 == 3 => Vec::new(),
+        _ => ks
+            .map(|k| {
+                // Parsed, not computed, so that the value is the nearest double to a
+                // six-digit decimal.
+                let v: f64 = format!("{}.456789", 100 + k).parse().expect("decimal");
+                Sample::new(k * 1000 + 7, v)
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn streaming_and_in_memory_writes_hold_the_same_content() {
+    let (_dir, store) = local_store();
+    let n = 3000;
+    let all: Vec<Labels> = (0..n)
+        .map(|i| labels(&[("__name__", "gen"), ("i", &i.to_string())]))
+        .collect();
+    let in_memory: Vec<Series> = all
+        .iter()
+        .rev()
+        .map(|l| Series {
+            labels: l.clone(),
+            samples: generated_samples(l),
+        })
+        .collect();
+    let mut order = all.clone();
+    order.sort_by(|a, b| a.id().0.cmp(&b.id().0).then_with(|| a.cmp(b)));
+    let source = Generated {
+        order: order.into_iter(),
+        make: generated_samples,
+    };
+    let a = write_block(&store, &tenant(), in_memory.clone(), 0, vec![])
+        .await
+        .unwrap();
+    let b = write_block_from(&store, &tenant(), source, 0, vec![])
+        .await
+        .unwrap();
+    // Expected content: each series sorted by time, first sample of a timestamp kept.
+    let mut want: Vec<Series> = in_memory
+        .into_iter()
+        .filter(|s| !s.samples.is_empty())
+        .map(|mut s| {
+            s.samples.sort_by_key(|x| x.t);
+            s.samples.dedup_by_key(|x| x.t);
+            s
+        })
+        .collect();
+    want.sort_by(|x, y| x.labels.cmp(&y.labels));
+    let num_samples: usize = want.iter().map(|s| s.samples.len()).sum();
+    assert!(num_samples > (1 << 20), "spans more than one row group");
+    for meta in [&a, &b] {
+        assert_eq!(meta.num_series, want.len() as u64);
+        assert_eq!(meta.num_samples, num_samples as u64);
+        assert_eq!((meta.min_time, meta.max_time), (0, 399_007));
+    }
+    let ra = reader(&store, a.clone());
+    let rb = reader(&store, b.clone());
+    assert_eq!(
+        ra.series_table().await.unwrap().ids,
+        rb.series_table().await.unwrap().ids
+    );
+    for r in [&ra, &rb] {
+        let mut got = r.select(&[], i64::MIN, i64::MAX).await.unwrap();
+        got.sort_by(|x, y| x.labels.cmp(&y.labels));
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            // Sample equality is bit equality, NaN payloads included.
+            assert_eq!(g, w, "{}", w.labels);
+        }
+    }
+    // The same rows take the decimal column in both files: the decimal series' samples.
+    let decimal_rows = want
+        .iter()
+        .filter(|s| {
+            let i: usize = s.labels.get("i").and_then(|v| v.parse().ok()).unwrap();
+            i.is_multiple_of(4) || i % 4 == 3
+        })
+        .map(|s| s.samples.len() as u64)
+        .sum::<u64>();
+    for meta in [&a, &b] {
+        let data: Bytes = store
+            .get(&block_file(&tenant(), meta.ulid, SAMPLES_FILE))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let md = ArrowReaderMetadata::load(&data, ArrowReaderOptions::new()).unwrap();
+        let schema = md.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "series_id",
+                "timestamp",
+                "value",
+                "value_int",
+                "value_scale"
+            ]
+        );
+        let groups = md.metadata().row_groups();
+        assert_eq!(groups.len(), num_samples.div_ceil(1 << 20));
+        let nulls = |col: usize| -> u64 {
+            groups
+                .iter()
+                .map(|g| {
+                    g.column(col)
+                        .statistics()
+                        .and_then(|s| s.null_count_opt())
+                        .expect("null counts are written")
+                })
+                .sum()
+        };
+        assert_eq!(nulls(2), decimal_rows, "value is null for decimal rows");
+        assert_eq!(nulls(3), num_samples as u64 - decimal_rows);
+    }
+}
+
 #[tokio::test]
 async fn bytes_per_sample_on_synthetic_node_data() {
     let (_dir, store) = local_store();

@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering;
 use cairn_model::{Sample, Series};
 
 use super::Storage;
-use crate::block::{BlockMeta, write_block};
+use crate::block::{BlockMeta, SeriesSource, write_block_from};
 use crate::error::{Error, Result};
 use crate::head::{MemSeries, TenantHead};
 use crate::wal::record::{SamplesEncoder, encode_metadata};
@@ -127,8 +127,14 @@ impl Storage {
         let blocks = self.tenant_blocks(&th.tenant).await?;
         self.tenants.lock().insert(th.tenant.clone());
         for (start, series) in groups {
-            let samples: u64 = series.iter().map(|s| s.samples.len() as u64).sum();
-            let meta = match write_block(&self.store, &th.tenant, series, 0, Vec::new()).await {
+            let source = HeadRange {
+                series: series.into_iter(),
+                mint: start,
+                maxt: start.saturating_add(range).min(boundary).saturating_sub(1),
+                raw: Vec::new(),
+            };
+            let meta = match write_block_from(&self.store, &th.tenant, source, 0, Vec::new()).await
+            {
                 Ok(m) => m,
                 Err(e) => {
                     self.metrics.block_upload_failures.inc();
@@ -136,6 +142,7 @@ impl Storage {
                     return Err(e);
                 }
             };
+            let samples = meta.num_samples;
             if let Err(e) = blocks.add_block(meta.clone()).await {
                 self.metrics.block_upload_failures.inc();
                 tracing::error!(tenant = %th.tenant, block = %meta.ulid, error = %e, "adding block to catalog failed");
@@ -207,33 +214,74 @@ impl Storage {
     }
 }
 
-/// The samples of `th` before `boundary`, grouped by aligned block range, each group's
-/// series sorted by labels.
-fn collect(th: &TenantHead, boundary: i64, range: i64) -> BTreeMap<i64, Vec<Series>> {
-    let mut groups: BTreeMap<i64, Vec<Series>> = BTreeMap::new();
+/// The series of `th` with samples before `boundary`, grouped by aligned block range, each
+/// group in block order (by `Labels::id()`, then labels; the encoder resolves id collisions).
+///
+/// Only the series are gathered, not their samples: [`HeadRange`] reads those when the block
+/// encoder gets to each series. That is consistent because appends below the boundary wait
+/// while the cut runs (`Head::begin_cut`), and the samples are dropped from the head only
+/// after every block is written.
+fn collect(th: &TenantHead, boundary: i64, range: i64) -> BTreeMap<i64, Vec<Arc<MemSeries>>> {
+    let mut groups: BTreeMap<i64, Vec<(u64, Arc<MemSeries>)>> = BTreeMap::new();
+    let last = boundary.saturating_sub(1);
     let mut raw = Vec::new();
     for s in th.all_series() {
+        let span = {
+            let d = s.data.lock();
+            d.min_t().map(|lo| (lo, d.max_t()))
+        };
+        let Some((lo, hi)) = span else { continue };
+        if lo > last {
+            continue;
+        }
+        let id = s.labels.id().0;
+        let start = floor_to(lo, range);
+        if hi.is_some_and(|hi| hi.min(last) < start.saturating_add(range)) {
+            // The common case: everything before the boundary is in one block range.
+            groups.entry(start).or_default().push((id, s));
+            continue;
+        }
+        // Spanning several ranges, maybe with gaps: find the ranges that hold samples.
         raw.clear();
-        s.data
-            .lock()
-            .collect(i64::MIN, boundary.saturating_sub(1), &mut raw);
+        s.data.lock().collect(i64::MIN, last, &mut raw);
         let mut i = 0;
         while i < raw.len() {
             let start = floor_to(raw[i].0, range);
             let end = start.saturating_add(range);
-            let n = raw[i..].iter().take_while(|x| x.0 < end).count();
-            groups.entry(start).or_default().push(Series {
-                labels: s.labels.clone(),
-                samples: raw[i..i + n]
-                    .iter()
-                    .map(|&(t, v)| Sample::new(t, f64::from_bits(v)))
-                    .collect(),
-            });
-            i += n;
+            i += raw[i..].iter().take_while(|x| x.0 < end).count();
+            groups.entry(start).or_default().push((id, Arc::clone(&s)));
         }
     }
-    for series in groups.values_mut() {
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
-    }
     groups
+        .into_iter()
+        .map(|(start, mut series)| {
+            series.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.labels.cmp(&b.1.labels)));
+            (start, series.into_iter().map(|(_, s)| s).collect())
+        })
+        .collect()
+}
+
+/// The head's samples of one block range, read series by series as the encoder asks.
+struct HeadRange {
+    series: std::vec::IntoIter<Arc<MemSeries>>,
+    mint: i64,
+    /// Inclusive.
+    maxt: i64,
+    raw: Vec<(i64, u64)>,
+}
+
+impl SeriesSource for HeadRange {
+    fn next_series(&mut self) -> Option<Series> {
+        let s = self.series.next()?;
+        self.raw.clear();
+        s.data.lock().collect(self.mint, self.maxt, &mut self.raw);
+        Some(Series {
+            labels: s.labels.clone(),
+            samples: self
+                .raw
+                .iter()
+                .map(|&(t, v)| Sample::new(t, f64::from_bits(v)))
+                .collect(),
+        })
+    }
 }

@@ -581,3 +581,80 @@ async fn appends_racing_flushes_lose_nothing() {
     assert_eq!(select_all(&st, &t).await, as_series(&want));
     st.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn cut_of_many_series_with_gaps_keeps_every_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant("team-a");
+    let st = open(dir.path()).await;
+    let range = st.cfg.block_range_ms;
+    let step = 5 * MIN;
+    let per_range = range / step;
+    // 1500 series over three block ranges; every third skips the middle range entirely, so
+    // the cut meets series whose span crosses a range they hold no sample of.
+    let owned: Owned = (0..1500usize)
+        .map(|i| {
+            let inst = format!("host-{i}");
+            let labels = vec![
+                ("__name__".to_string(), format!("m_{}", i % 7)),
+                ("instance".to_string(), inst),
+            ];
+            let samples = (0..3 * per_range)
+                .filter(|k| i % 3 != 0 || k / per_range != 1)
+                .map(|k| {
+                    let v = match (i % 2, k % 50) {
+                        (_, 49) => f64::from_bits(STALE_NAN_BITS),
+                        (0, _) => i as f64 + k as f64 * 0.125,
+                        _ => (k as f64).sqrt() * i as f64,
+                    };
+                    (T0 + k * step, v)
+                })
+                .collect();
+            (labels, samples)
+        })
+        .collect();
+    let per = 3 * per_range as usize;
+    for chunk in (0..per).step_by(12) {
+        let part: Vec<Input<'_>> = owned
+            .iter()
+            .map(|(l, s)| {
+                let lo = s.partition_point(|x| x.0 < T0 + chunk as i64 * step);
+                let hi = s.partition_point(|x| x.0 < T0 + (chunk + 12) as i64 * step);
+                (
+                    l.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
+                    s[lo..hi].to_vec(),
+                )
+            })
+            .collect();
+        let out = write(&st, &t, &part).await;
+        assert_eq!(out.rejected_total(), 0, "{:?}", out.samples_rejected);
+    }
+    let before = select_all(&st, &t).await;
+    assert_eq!(before.len(), 1500);
+    let boundary = T0 + 2 * range;
+    let below: u64 = owned
+        .iter()
+        .map(|(_, s)| s.iter().filter(|x| x.0 < boundary).count() as u64)
+        .sum();
+    let out = st.cut(boundary, true).await.unwrap();
+    let shape: Vec<(i64, u64)> = out
+        .blocks
+        .iter()
+        .map(|b| (b.min_time.div_euclid(range) * range, b.num_series))
+        .collect();
+    assert_eq!(shape, vec![(T0, 1500), (T0 + range, 1000)]);
+    assert_eq!(out.samples, below);
+    assert_eq!(out.blocks.iter().map(|b| b.num_samples).sum::<u64>(), below);
+    let (head_min, _) = st
+        .head
+        .time_range()
+        .expect("samples after the boundary stay");
+    assert!(head_min >= boundary, "head starts at {head_min}");
+    assert_eq!(select_all(&st, &t).await, before);
+    st.flush().await.unwrap();
+    assert_eq!(select_all(&st, &t).await, before);
+    st.shutdown().await.unwrap();
+    let st = open(dir.path()).await;
+    assert_eq!(select_all(&st, &t).await, before);
+    st.shutdown().await.unwrap();
+}
