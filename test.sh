@@ -40,6 +40,9 @@ fi
 prometheus --version 2>&1 | sed -n 1p
 echo "moto $(python3 -c 'import moto; print(moto.__version__)'), pyarrow $(python3 -c 'import pyarrow; print(pyarrow.__version__)')"
 
+section "promtool check config config/prometheus.yml"
+promtool check config config/prometheus.yml
+
 section "cargo fmt --all --check"
 cargo fmt --all --check
 
