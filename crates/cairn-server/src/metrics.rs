@@ -8,9 +8,10 @@ use prometheus_client::registry::Registry;
 
 /// `cairn_ingest_requests_total{version,code}`: remote write requests by protocol and status.
 pub(crate) const INGEST_REQUESTS: &str = "cairn_ingest_requests";
-/// `cairn_ingest_samples_total{version}`: float samples written.
-pub(crate) const INGEST_SAMPLES: &str = "cairn_ingest_samples";
-/// `cairn_ingest_rejected_samples_total{reason}`: samples refused, by reason.
+/// `cairn_ingest_rejected_samples_total{reason}`: samples of series refused while decoding,
+/// by reason. Samples the storage engine accepts or refuses are counted by the engine itself
+/// (`cairn_ingest_samples_total`, `cairn_ingest_samples_rejected_total{reason}`), where every
+/// ingest path meets; counting them here too exposed one family twice.
 pub(crate) const INGEST_REJECTED: &str = "cairn_ingest_rejected_samples";
 /// `cairn_ingest_exemplars_dropped_total{reason}`: exemplars received but not kept; reason
 /// `not_stored` while exemplar storage does not exist.
@@ -34,7 +35,6 @@ type HistogramFamily = Family<Labels, Histogram, fn() -> Histogram>;
 #[derive(Clone)]
 pub(crate) struct ServerMetrics {
     pub(crate) requests: Family<Labels, Counter>,
-    pub(crate) samples: Family<Labels, Counter>,
     pub(crate) rejected: Family<Labels, Counter>,
     pub(crate) exemplars_dropped: Family<Labels, Counter>,
     pub(crate) bytes: Family<Labels, Counter>,
@@ -52,7 +52,6 @@ impl ServerMetrics {
     pub(crate) fn register(registry: &mut Registry) -> Self {
         let m = ServerMetrics {
             requests: Family::default(),
-            samples: Family::default(),
             rejected: Family::default(),
             exemplars_dropped: Family::default(),
             bytes: Family::default(),
@@ -66,13 +65,8 @@ impl ServerMetrics {
             m.requests.clone(),
         );
         registry.register(
-            INGEST_SAMPLES,
-            "Float samples written by remote write",
-            m.samples.clone(),
-        );
-        registry.register(
             INGEST_REJECTED,
-            "Samples refused by remote write, by reason",
+            "Samples of series refused while decoding remote write, by reason",
             m.rejected.clone(),
         );
         registry.register(
@@ -99,7 +93,6 @@ impl ServerMetrics {
         let reasons = cairn_wire::RejectReason::ALL
             .iter()
             .map(|r| r.as_str())
-            .chain(cairn_store::RejectReason::ALL.iter().map(|r| r.as_str()))
             .chain([NATIVE_HISTOGRAMS_REASON]);
         for reason in reasons {
             m.rejected

@@ -400,6 +400,25 @@ async fn success_is_204_with_exact_v2_counts() {
         metrics.contains(r#"cairn_ingest_rejected_samples_total{reason="missing_metric_name"} 1"#),
         "{metrics}"
     );
+    // The storage engine counts the refused duplicate; each family is declared once, or
+    // Prometheus refuses the whole scrape.
+    assert!(
+        metrics.contains(r#"cairn_ingest_samples_rejected_total{reason="duplicate_timestamp"} 1"#),
+        "{metrics}"
+    );
+    let mut families: Vec<&str> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let declared = families.len();
+    families.sort_unstable();
+    families.dedup();
+    assert_eq!(
+        families.len(),
+        declared,
+        "a metric family is declared twice:\n{metrics}"
+    );
     app.shutdown().await;
 }
 

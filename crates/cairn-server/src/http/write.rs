@@ -174,6 +174,11 @@ async fn handle_inner(
             histograms,
         );
     }
+    for (reason, n) in &rejections.samples_by_reason {
+        m.rejected
+            .get_or_create(&vec![("reason", reason.clone())])
+            .inc_by(*n as u64);
+    }
     let exemplars = batch
         .series
         .iter()
@@ -195,15 +200,8 @@ async fn handle_inner(
             }
         })?;
         written.samples = appended.samples_written;
+        // The storage engine counts what it accepts and refuses; only the answer needs it here.
         rejections.add_store(&appended);
-    }
-    m.samples
-        .get_or_create(&vec![("version", protocol_label(protocol).to_string())])
-        .inc_by(written.samples as u64);
-    for (reason, n) in &rejections.samples_by_reason {
-        m.rejected
-            .get_or_create(&vec![("reason", reason.clone())])
-            .inc_by(*n as u64);
     }
     if rejections.is_empty() {
         return Ok((StatusCode::NO_CONTENT.into_response(), written));
@@ -214,13 +212,6 @@ async fn handle_inner(
         ApiError::bad_data(body, Style::Text).into_response(),
         written,
     ))
-}
-
-fn protocol_label(p: Protocol) -> &'static str {
-    match p {
-        Protocol::V1 => "1.0",
-        Protocol::V2 => "2.0",
-    }
 }
 
 /// Decrements the in-flight gauge when the request ends, however it ends.
