@@ -1,13 +1,17 @@
 //! Request parameters of the Prometheus HTTP API: GET query string and form-encoded POST body
 //! merged, times, series selectors, `U__`-escaped label names; and capped body reading.
 
+use std::sync::Arc;
+
 use axum::body::Body;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, Method, Uri, header};
-use cairn_model::{METRIC_NAME, MatchOp, Matcher};
+use cairn_model::{METRIC_NAME, MatchOp, Matcher, TenantId};
 use futures::StreamExt;
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{Expr, parse};
 
+use super::AppState;
 use super::error::{ApiError, Style};
 
 /// Earliest and latest times a request may name when it names none (Prometheus' own bounds
@@ -43,6 +47,27 @@ pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, BodyE
 }
 
 /// Parameters of one request, in order; repeated names (`match[]`) kept.
+/// A Prometheus API request: its tenant and its merged parameters, errors answered as JSON.
+/// Being an extractor, it consumes the body: it comes last in a handler's arguments.
+#[derive(Debug)]
+pub(crate) struct ApiRequest {
+    /// The request's tenant.
+    pub(crate) tenant: TenantId,
+    /// Query string and form body merged.
+    pub(crate) params: Params,
+}
+
+impl FromRequest<Arc<AppState>> for ApiRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let tenant = state.tenant(&parts.headers, Style::Json)?;
+        let params = Params::from_request(&parts.method, &parts.uri, &parts.headers, body).await?;
+        Ok(ApiRequest { tenant, params })
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Params(Vec<(String, String)>);
 

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cairn_model::Labels;
 use cairn_promql::{Annotations, Engine, EngineOptions, ErrorKind, Value};
@@ -14,19 +13,14 @@ use serde_json::{Map, Value as Json, json};
 
 use super::AppState;
 use super::error::{ApiError, Style};
-use super::params::{Params, parse_time};
+use super::params::{ApiRequest, Params, parse_time};
 use crate::config::parse_duration;
 
 /// `GET|POST /api/v1/query`.
 pub(crate) async fn query(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    ApiRequest { tenant, params: p }: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let tenant = state.tenant(&headers, Style::Json)?;
-    let p = Params::from_request(&method, &uri, &headers, body).await?;
     let expr = required(&p, "query")?;
     let t = match p.get("time") {
         Some(v) => parse_time(v).map_err(|e| param_error("time", &e))?,
@@ -46,13 +40,8 @@ pub(crate) async fn query(
 /// `GET|POST /api/v1/query_range`.
 pub(crate) async fn query_range(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    ApiRequest { tenant, params: p }: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let tenant = state.tenant(&headers, Style::Json)?;
-    let p = Params::from_request(&method, &uri, &headers, body).await?;
     let expr = required(&p, "query")?;
     let start = parse_time(required(&p, "start")?).map_err(|e| param_error("start", &e))?;
     let end = parse_time(required(&p, "end")?).map_err(|e| param_error("end", &e))?;

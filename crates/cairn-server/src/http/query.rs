@@ -4,16 +4,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use cairn_model::{LabelValuesRequest, SeriesRequest};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, Style};
-use super::params::{Params, unescape_label_name};
+use super::params::{ApiRequest, Params, unescape_label_name};
 
 const TRUNCATED: &str = "results truncated due to limit";
 
@@ -61,13 +59,8 @@ fn truncate<T>(mut v: Vec<T>, limit: usize) -> (Vec<T>, Vec<&'static str>) {
 /// `GET|POST /api/v1/series`.
 pub(crate) async fn series(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    ApiRequest { tenant, params: p }: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let tenant = state.tenant(&headers, Style::Json)?;
-    let p = Params::from_request(&method, &uri, &headers, body).await?;
     let (req, limit) = series_request(&p, true)?;
     let store = state.store(Style::Json)?;
     let found = store
@@ -85,13 +78,8 @@ pub(crate) async fn series(
 /// `GET|POST /api/v1/labels`.
 pub(crate) async fn labels(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    ApiRequest { tenant, params: p }: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let tenant = state.tenant(&headers, Style::Json)?;
-    let p = Params::from_request(&method, &uri, &headers, body).await?;
     let (req, limit) = series_request(&p, false)?;
     let store = state.store(Style::Json)?;
     let names = store
@@ -106,17 +94,12 @@ pub(crate) async fn labels(
 pub(crate) async fn label_values(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    ApiRequest { tenant, params: p }: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let tenant = state.tenant(&headers, Style::Json)?;
     let name = unescape_label_name(&name).map_err(|e| ApiError::bad_data(e, Style::Json))?;
     if name.is_empty() {
         return Err(ApiError::bad_data("invalid label name: \"\"", Style::Json));
     }
-    let p = Params::from_request(&method, &uri, &headers, body).await?;
     let (series, limit) = series_request(&p, false)?;
     let store = state.store(Style::Json)?;
     let values = store
@@ -130,13 +113,8 @@ pub(crate) async fn label_values(
 /// `GET /api/v1/metadata` (`metric`, `limit`, `limit_per_metric`).
 pub(crate) async fn metadata(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    ApiRequest { tenant, params: p }: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let tenant = state.tenant(&headers, Style::Json)?;
-    let p = Params::from_request(&method, &uri, &headers, body).await?;
     let limit = p.limit()?;
     let per_metric = match p.get("limit_per_metric") {
         None => 0,
