@@ -10,6 +10,10 @@
 #   INGEST_TIMEOUT=5400 PERSIST_TIMEOUT=900 PROBE_TIMEOUT=600   per-phase limits in seconds
 #   CAIRN=target/release/cairn  PROMETHEUS=/usr/bin/prometheus  VM=/usr/bin/victoria-metrics
 #   NO_BUILD=1                                   use the binaries as they are
+#   START_MS=...                                 first scrape (ms; default now - HOURS, aligned)
+#   NO_PERSIST=1                                 skip the flush/snapshot/merge and the probes
+#                                                (leaves Cairn's recent data in its head and WAL)
+# The data directories stay in $WORK/<system>/data; $WORK/range.env records the data range.
 set -euo pipefail
 
 SERIES=${1:-100000}
@@ -46,8 +50,10 @@ fi
 NOW_MS=$(( $(date +%s) * 1000 ))
 # (mawk's %d is 32-bit: integers are printed with %.0f.)
 STEPS=$(awk -v h="$HOURS" -v i="$INTERVAL_MS" 'BEGIN { printf "%.0f", h * 3600000 / i }')
-START_MS=$(( NOW_MS - STEPS * INTERVAL_MS ))
-START_MS=$(( START_MS - START_MS % INTERVAL_MS ))
+if [[ -z ${START_MS:-} ]]; then
+  START_MS=$(( NOW_MS - STEPS * INTERVAL_MS ))
+  START_MS=$(( START_MS - START_MS % INTERVAL_MS ))
+fi
 END_MS=$(( START_MS + STEPS * INTERVAL_MS ))
 EXAMPLE_INSTANCE=10.0.0.1:9100
 
@@ -192,13 +198,21 @@ run_system() {
   samples=$(sed -n 's/.*samples_ok=\([0-9]*\).*/\1/p' <<<"$res")
   elapsed=$(sed -n 's/.*elapsed_s=\([0-9.]*\).*/\1/p' <<<"$res")
   rate=$(sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p' <<<"$res")
-  log "$name: $samples samples in $elapsed s; persisting"
-  persisted=$(persist "$name" "$dir")
+  if [[ -n ${NO_PERSIST:-} ]]; then
+    log "$name: $samples samples in $elapsed s; not persisting (NO_PERSIST)"
+    persisted="0 not persisted (NO_PERSIST)"
+    probe_row=$(printf 'skipped\tskipped\tnone')
+  else
+    log "$name: $samples samples in $elapsed s; persisting"
+    persisted=$(persist "$name" "$dir")
+  fi
   cpu2=$(cpu_seconds "$PID")
   bytes=${persisted%% *}
   what=${persisted#* }
-  log "$name: $bytes bytes ($what); probing reads"
-  probe_row=$(probes "$name" "$dir")
+  if [[ -z ${NO_PERSIST:-} ]]; then
+    log "$name: $bytes bytes ($what); probing reads"
+    probe_row=$(probes "$name" "$dir")
+  fi
   local wal_bytes=0
   case $name in
     cairn) wal_bytes=$(bytes_of "$dir/data/wal") ;;
@@ -233,6 +247,7 @@ EOF
 
 mkdir -p "$WORK"
 log "work dir $WORK; start $START_MS, end $END_MS, $STEPS steps"
+printf 'SERIES=%s\nHOURS=%s\nSTART_MS=%s\nEND_MS=%s\n' "$SERIES" "$HOURS" "$START_MS" "$END_MS" >"$WORK/range.env"
 : >"$RESULTS"
 for s in $SYSTEMS; do run_system "$s"; done
 table | tee "$WORK/results.md"

@@ -20,9 +20,13 @@
 //! - `index.parquet`: the postings, `name`, `value`, `series_ids` List<UInt64>, sorted by
 //!   (name, value).
 //!
-//! `series_id` is the label set's [`cairn_model::SeriesId`] except when two label sets of the
-//! block collide on it: the later one (in label order) takes the next free id. Readers therefore
-//! key on labels, never on ids across blocks.
+//! `series_id` is block-local: the series' ordinal in label order (`Labels`' `Ord`), so that
+//! the series of one metric, and of one metric and instance, are neighbours in the samples
+//! file and a selector reads a few contiguous pages instead of pages all over the file (with
+//! hash-ordered ids, a selector matching one series in twenty touched every page). Blocks
+//! written before this order (ids were `cairn_model::SeriesId` hashes) stay readable: readers
+//! key on labels, never on ids across blocks, and never assume an order of ids beyond
+//! "ascending in both files".
 
 mod encode;
 mod read;

@@ -19,6 +19,7 @@ use crate::cache::BlockCache;
 use crate::catalog::{Catalog, create_version, delete_old_versions, load_catalog};
 use crate::compact::{CompactionOutcome, plan_compaction};
 use crate::error::{Error, Result, StorageErrorKind};
+use crate::label_order::cmp_labels;
 
 /// How many times a catalog change is retried against concurrent writers.
 const COMMIT_ATTEMPTS: usize = 64;
@@ -482,25 +483,120 @@ impl TenantBlocks {
 
 /// Merges per-block series (blocks in snapshot order) into one list sorted by labels; on equal
 /// timestamps the sample of the earlier block is kept.
+///
+/// Blocks list their series in label order (ids are label-order ordinals), so this is a
+/// linear k-way merge that copies each sample once; blocks written with hash-ordered ids are
+/// sorted first.
 pub(crate) fn merge_series(per_block: Vec<Vec<Series>>) -> Vec<Series> {
-    let mut by_labels: BTreeMap<Labels, (Vec<Sample>, usize)> = BTreeMap::new();
-    for series in per_block {
-        for s in series {
-            let e = by_labels.entry(s.labels).or_default();
-            e.0.extend(s.samples);
-            e.1 += 1;
+    let mut lists: Vec<std::vec::IntoIter<Series>> = Vec::new();
+    for mut series in per_block {
+        if series.is_empty() {
+            continue;
+        }
+        if !series.is_sorted_by(|a, b| cmp_labels(&a.labels, &b.labels).is_lt()) {
+            series.sort_by(|a, b| cmp_labels(&a.labels, &b.labels));
+        }
+        lists.push(series.into_iter());
+    }
+    if lists.len() <= 1 {
+        return lists.pop().map(Iterator::collect).unwrap_or_default();
+    }
+    let mut out = Vec::new();
+    let mut parts: Vec<Series> = Vec::with_capacity(lists.len());
+    loop {
+        // The first list (earliest block) holding the smallest label set.
+        let mut min: Option<(usize, &Labels)> = None;
+        for (i, l) in lists.iter().enumerate() {
+            let Some(s) = l.as_slice().first() else {
+                continue;
+            };
+            if min.is_none_or(|(_, m)| cmp_labels(&s.labels, m).is_lt()) {
+                min = Some((i, &s.labels));
+            }
+        }
+        let Some((m, _)) = min else { break };
+        parts.clear();
+        parts.extend(lists[m].next());
+        for l in &mut lists[m + 1..] {
+            if l.as_slice()
+                .first()
+                .is_some_and(|s| s.labels == parts[0].labels)
+            {
+                parts.extend(l.next());
+            }
+        }
+        out.push(concat_parts(&mut parts));
+    }
+    out
+}
+
+/// One series from its parts in block order: appended when the parts follow each other in
+/// time (blocks rarely overlap), merged otherwise.
+fn concat_parts(parts: &mut Vec<Series>) -> Series {
+    let in_order = parts
+        .windows(2)
+        .all(|w| match (w[0].samples.last(), w[1].samples.first()) {
+            (Some(a), Some(b)) => a.t < b.t,
+            _ => true,
+        });
+    let mut it = parts.drain(..);
+    let Some(mut first) = it.next() else {
+        return Series {
+            labels: Labels::empty(),
+            samples: Vec::new(),
+        };
+    };
+    let rest: Vec<Series> = it.collect();
+    if in_order {
+        let total = first.samples.len() + rest.iter().map(|s| s.samples.len()).sum::<usize>();
+        let mut samples = Vec::with_capacity(total);
+        samples.extend_from_slice(&first.samples);
+        for s in &rest {
+            samples.extend_from_slice(&s.samples);
+        }
+        first.samples = samples;
+    } else {
+        for s in rest {
+            first.samples = merge_samples(first.samples, s.samples);
         }
     }
-    by_labels
-        .into_iter()
-        .map(|(labels, (mut samples, parts))| {
-            if parts > 1 {
-                samples.sort_by_key(|s| s.t);
-                samples.dedup_by_key(|s| s.t);
+    first
+}
+
+/// Merges two time-sorted sample lists, keeping `a`'s sample on equal timestamps; blocks
+/// rarely overlap in time, so appending is the common case.
+fn merge_samples(mut a: Vec<Sample>, b: Vec<Sample>) -> Vec<Sample> {
+    match (a.last(), b.first()) {
+        (_, None) => return a,
+        (None, _) => return b,
+        (Some(x), Some(y)) if x.t < y.t => {
+            a.extend_from_slice(&b);
+            return a;
+        }
+        _ => {}
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].t.cmp(&b[j].t) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
             }
-            Series { labels, samples }
-        })
-        .collect()
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 #[cfg(test)]

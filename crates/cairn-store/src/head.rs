@@ -23,6 +23,8 @@ use cairn_model::{
 };
 use parking_lot::{Mutex, RwLock};
 
+use crate::label_order::{cmp_labels, label_value};
+
 pub(crate) use series::MemSeries;
 
 const SHARDS: usize = 64;
@@ -312,7 +314,7 @@ impl TenantHead {
                 });
             }
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out.sort_unstable_by(|a, b| cmp_labels(&a.labels, &b.labels));
         out
     }
 
@@ -390,7 +392,7 @@ impl TenantHead {
 pub(crate) fn matches_all(labels: &Labels, matchers: &[Matcher]) -> bool {
     matchers
         .iter()
-        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+        .all(|m| m.matches(label_value(labels, &m.name).unwrap_or("")))
 }
 
 /// The heads of all tenants.

@@ -29,6 +29,7 @@ mod compact;
 mod config;
 mod error;
 mod head;
+mod label_order;
 mod metrics;
 mod objstore;
 mod storage;

@@ -39,48 +39,114 @@ pub(crate) struct EncodedBlock {
     pub(crate) peak_buffered_rows: usize,
 }
 
-/// A source of a block's series, pulled one at a time by the encoder so that only one
-/// series' samples (plus the current row batch) are decoded at once.
+/// The series of a block, read slice by slice: the encoder asks for each series' samples in
+/// one time slice after another, so that only one series' samples of one slice (plus the
+/// current row batch) are decoded at once, and every row group of the samples file covers one
+/// slice of time.
 pub(crate) trait SeriesSource {
-    /// The next series in block order: ascending by (`Labels::id()`, labels), each label set
-    /// at most once. Samples may be unsorted or empty (empty series are skipped).
-    fn next_series(&mut self) -> Option<Series>;
+    /// Number of series.
+    fn len(&self) -> usize;
+    /// Labels of series `i`; ascending in `i` (block order), each label set once.
+    fn labels(&self, i: usize) -> &Labels;
+    /// Bounds (inclusive) of every timestamp the source may yield; `None` when it has none.
+    fn time_range(&self) -> Option<(i64, i64)>;
+    /// Appends the samples of series `i` in `[mint, maxt]` to `out`, in any order.
+    fn samples(&mut self, i: usize, mint: i64, maxt: i64, out: &mut Vec<Sample>);
 }
 
-/// Series already in memory, sorted into block order with repeated label sets merged.
+/// Series already in memory, sorted into block order with repeated label sets merged and
+/// each series' samples sorted by time (the first of equal timestamps kept).
 pub(crate) struct SortedSeries {
-    items: std::iter::Peekable<std::vec::IntoIter<(u64, Series)>>,
+    series: Vec<Series>,
+    range: Option<(i64, i64)>,
 }
 
 impl SortedSeries {
-    /// Sorts `series` by (`Labels::id()`, labels).
+    /// Sorts `series` by labels.
     pub(crate) fn new(series: Vec<Series>) -> Self {
-        Self::with_id_fn(series, |l| l.id().0)
-    }
-
-    fn with_id_fn(series: Vec<Series>, id_of: fn(&Labels) -> u64) -> Self {
-        let mut items: Vec<(u64, Series)> = series
+        let mut items: Vec<Series> = series
             .into_iter()
             .filter(|s| !s.samples.is_empty())
-            .map(|s| (id_of(&s.labels), s))
             .collect();
         // Stable, so the samples of a repeated label set keep their input order and the
         // first of equal timestamps wins.
-        items.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.labels.cmp(&b.1.labels)));
+        items.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let mut merged: Vec<Series> = Vec::with_capacity(items.len());
+        for s in items {
+            match merged.last_mut() {
+                Some(last) if last.labels == s.labels => last.samples.extend(s.samples),
+                _ => merged.push(s),
+            }
+        }
+        let mut range: Option<(i64, i64)> = None;
+        for s in &mut merged {
+            if !s.samples.is_sorted_by_key(|x| x.t) {
+                s.samples.sort_by_key(|x| x.t);
+            }
+            s.samples.dedup_by_key(|x| x.t);
+            if let (Some(f), Some(l)) = (s.samples.first(), s.samples.last()) {
+                range = Some(match range {
+                    None => (f.t, l.t),
+                    Some((lo, hi)) => (lo.min(f.t), hi.max(l.t)),
+                });
+            }
+        }
         SortedSeries {
-            items: items.into_iter().peekable(),
+            series: merged,
+            range,
         }
     }
 }
 
 impl SeriesSource for SortedSeries {
-    fn next_series(&mut self) -> Option<Series> {
-        let (_, mut s) = self.items.next()?;
-        while let Some((_, more)) = self.items.next_if(|(_, n)| n.labels == s.labels) {
-            s.samples.extend(more.samples);
-        }
-        Some(s)
+    fn len(&self) -> usize {
+        self.series.len()
     }
+
+    fn labels(&self, i: usize) -> &Labels {
+        &self.series[i].labels
+    }
+
+    fn time_range(&self) -> Option<(i64, i64)> {
+        self.range
+    }
+
+    fn samples(&mut self, i: usize, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+        let s = &self.series[i].samples;
+        let lo = s.partition_point(|x| x.t < mint);
+        let hi = s.partition_point(|x| x.t <= maxt);
+        out.extend_from_slice(&s[lo..hi.max(lo)]);
+    }
+}
+
+/// Time covered by one row group of the samples file (at most; a slice holding more than a
+/// row group's worth of rows spans several): about one Prometheus chunk of 15 s scrapes, so
+/// that a query over the last minutes decodes a quarter of a 2 h block, not all of it.
+const SLICE_MS: i64 = 30 * 60 * 1000;
+/// Most slices per block: sparse blocks spanning a long time get longer slices.
+const MAX_SLICES: i64 = 64;
+
+/// The time slices `[lo, hi]` (inclusive, aligned) that cover `[min, max]`.
+fn slices(min: i64, max: i64) -> Vec<(i64, i64)> {
+    let span = (max as i128 - min as i128 + 1).max(1) as u128;
+    let n = span.div_ceil(SLICE_MS as u128);
+    let len = if n > MAX_SLICES as u128 {
+        let l = span.div_ceil(MAX_SLICES as u128);
+        i64::try_from(l.div_ceil(SLICE_MS as u128) * SLICE_MS as u128).unwrap_or(i64::MAX)
+    } else {
+        SLICE_MS
+    };
+    let mut out = Vec::new();
+    let mut lo = min.div_euclid(len).saturating_mul(len);
+    while lo <= max {
+        let hi = lo.saturating_add(len - 1);
+        out.push((lo, hi));
+        if hi >= max {
+            break;
+        }
+        lo = hi + 1;
+    }
+    out
 }
 
 fn parquet_err(file: &str) -> impl Fn(parquet::errors::ParquetError) -> Error + '_ {
@@ -99,11 +165,6 @@ const SAMPLES_FILE: &str = "samples.parquet";
 /// from the labels kept meanwhile.
 pub(crate) struct BlockEncoder {
     tenant: TenantId,
-    id_of: fn(&Labels) -> u64,
-    /// Block id and labels of every non-empty series pushed, ascending by id.
-    series: Vec<(u64, Labels)>,
-    /// `Labels::id()` (before collision probing) of the last series in `series`.
-    last_hash: u64,
     writer: ArrowWriter<Vec<u8>>,
     schema: Arc<Schema>,
     ids: Vec<u64>,
@@ -120,10 +181,6 @@ pub(crate) struct BlockEncoder {
 impl BlockEncoder {
     /// An encoder for a block of `tenant`.
     pub(crate) fn new(tenant: &TenantId) -> Result<Self> {
-        Self::with_id_fn(tenant, |l| l.id().0)
-    }
-
-    fn with_id_fn(tenant: &TenantId, id_of: fn(&Labels) -> u64) -> Result<Self> {
         let schema = Arc::new(Schema::new(vec![
             Field::new("series_id", DataType::UInt64, false),
             Field::new("timestamp", DataType::Int64, false),
@@ -135,9 +192,6 @@ impl BlockEncoder {
             .map_err(parquet_err(SAMPLES_FILE))?;
         Ok(BlockEncoder {
             tenant: tenant.clone(),
-            id_of,
-            series: Vec::new(),
-            last_hash: 0,
             writer,
             schema,
             ids: Vec::new(),
@@ -152,48 +206,25 @@ impl BlockEncoder {
         })
     }
 
-    /// Adds the next series in block order (see [`SeriesSource::next_series`]): sorts its
-    /// samples by time keeping the first of equal timestamps, and gives it the next free id
-    /// when its own collides with an earlier series'.
-    pub(crate) fn push(&mut self, mut s: Series) -> Result<()> {
-        if s.samples.is_empty() {
+    /// Adds rows of series `id` (ids ascend within a slice); sorts the samples by time
+    /// keeping the first of equal timestamps.
+    fn push(&mut self, id: u64, samples: &mut Vec<Sample>) -> Result<()> {
+        if samples.is_empty() {
             return Ok(());
         }
-        let hash = (self.id_of)(&s.labels);
-        let id = match self.series.last() {
-            None => hash,
-            Some((last_id, last_labels)) => {
-                let order = self
-                    .last_hash
-                    .cmp(&hash)
-                    .then_with(|| last_labels.cmp(&s.labels));
-                if order != std::cmp::Ordering::Less {
-                    return Err(Error::Internal(format!(
-                        "series {} is not after series {} in block order",
-                        s.labels, last_labels
-                    )));
-                }
-                if hash <= *last_id {
-                    // A hash collision (or the run of ids bumped by one): probe the next id.
-                    last_id.wrapping_add(1)
-                } else {
-                    hash
-                }
-            }
-        };
         // Stable sort keeps the first of equal timestamps first.
-        if !s.samples.is_sorted_by_key(|x| x.t) {
-            s.samples.sort_by_key(|x| x.t);
+        if !samples.is_sorted_by_key(|x| x.t) {
+            samples.sort_by_key(|x| x.t);
         }
-        s.samples.dedup_by_key(|x| x.t);
-        let first = s.samples.first().map_or(i64::MAX, |x| x.t);
-        let last = s.samples.last().map_or(i64::MIN, |x| x.t);
+        samples.dedup_by_key(|x| x.t);
+        let first = samples.first().map_or(i64::MAX, |x| x.t);
+        let last = samples.last().map_or(i64::MIN, |x| x.t);
         self.min_time = self.min_time.min(first);
         self.max_time = self.max_time.max(last);
-        self.num_samples += s.samples.len() as u64;
-        let scale = decimal_scale(&s.samples);
+        self.num_samples += samples.len() as u64;
+        let scale = decimal_scale(samples);
         let p10 = DECIMAL_SCALES[usize::from(scale.unwrap_or(0))];
-        for x in &s.samples {
+        for x in samples.iter() {
             self.ids.push(id);
             self.ts.push(x.t);
             self.scales.push(scale.unwrap_or(0));
@@ -205,13 +236,17 @@ impl BlockEncoder {
                 self.ints.append_null();
             }
         }
-        self.series.push((id, s.labels));
-        self.last_hash = hash;
         self.peak_buffered_rows = self.peak_buffered_rows.max(self.ids.len());
         if self.ids.len() >= SAMPLES_ROW_GROUP_ROWS {
             self.flush_rows()?;
         }
         Ok(())
+    }
+
+    /// Closes the current row group, so that the next slice starts a new one.
+    fn end_slice(&mut self) -> Result<()> {
+        self.flush_rows()?;
+        self.writer.flush().map_err(parquet_err(SAMPLES_FILE))
     }
 
     /// Hands the buffered rows to the samples writer.
@@ -233,9 +268,9 @@ impl BlockEncoder {
         self.writer.write(&batch).map_err(parquet_err(SAMPLES_FILE))
     }
 
-    /// Finishes the samples file and encodes the series and index tables; refuses a block
-    /// without samples.
-    pub(crate) fn finish(mut self) -> Result<EncodedBlock> {
+    /// Finishes the samples file and encodes the series and index tables of `series` (id and
+    /// labels, ascending); refuses a block without samples.
+    fn finish(mut self, series: &[(u64, Labels)]) -> Result<EncodedBlock> {
         if self.num_samples == 0 {
             return Err(Error::EmptyBlock {
                 tenant: self.tenant.to_string(),
@@ -247,12 +282,12 @@ impl BlockEncoder {
             .into_inner()
             .map_err(parquet_err(SAMPLES_FILE))?;
         Ok(EncodedBlock {
-            series: encode_series(&self.series)?,
+            series: encode_series(series)?,
             samples: Bytes::from(samples),
-            index: encode_index(&self.series)?,
+            index: encode_index(series)?,
             min_time: self.min_time,
             max_time: self.max_time,
-            num_series: self.series.len() as u64,
+            num_series: series.len() as u64,
             num_samples: self.num_samples,
             peak_buffered_rows: self.peak_buffered_rows,
         })
@@ -280,16 +315,46 @@ fn write_parquet(file: &str, batch: RecordBatch, props: WriterProperties) -> Res
     Ok(Bytes::from(buf))
 }
 
-/// Encodes the block's files from `source`. CPU-bound: call from a blocking thread.
+/// Encodes the block's files from `source`, one time slice after another: series `i` gets
+/// id `i` (its ordinal in label order); series without samples are left out of the series
+/// and index tables. CPU-bound: call from a blocking thread.
 pub(crate) fn encode_block(
     tenant: &TenantId,
     mut source: impl SeriesSource,
 ) -> Result<EncodedBlock> {
-    let mut enc = BlockEncoder::new(tenant)?;
-    while let Some(s) = source.next_series() {
-        enc.push(s)?;
+    let n = source.len();
+    for i in 1..n {
+        if source.labels(i - 1) >= source.labels(i) {
+            return Err(Error::Internal(format!(
+                "series {} is not after series {} in block order",
+                source.labels(i),
+                source.labels(i - 1)
+            )));
+        }
     }
-    enc.finish()
+    let mut enc = BlockEncoder::new(tenant)?;
+    let mut present = vec![false; n];
+    let mut buf = Vec::new();
+    if let Some((min, max)) = source.time_range() {
+        for (lo, hi) in slices(min, max) {
+            for (i, seen) in present.iter_mut().enumerate() {
+                buf.clear();
+                source.samples(i, lo, hi, &mut buf);
+                if !buf.is_empty() {
+                    *seen = true;
+                    enc.push(i as u64, &mut buf)?;
+                }
+            }
+            enc.end_slice()?;
+        }
+    }
+    let series: Vec<(u64, Labels)> = present
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| **p)
+        .map(|(i, _)| (i as u64, source.labels(i).clone()))
+        .collect();
+    enc.finish(&series)
 }
 
 fn encode_series(series: &[(u64, Labels)]) -> Result<Bytes> {
@@ -443,12 +508,62 @@ mod tests {
         rows
     }
 
-    #[test]
-    fn colliding_ids_are_probed_and_stay_sorted() {
-        // Every label set hashes to 7 except "d", which takes 8: probing must push it along.
-        fn id_of(l: &Labels) -> u64 {
-            if l.metric_name() == Some("d") { 8 } else { 7 }
+    /// Series as given, in the given order.
+    struct Listed(Vec<Series>);
+
+    impl SeriesSource for Listed {
+        fn len(&self) -> usize {
+            self.0.len()
         }
+        fn labels(&self, i: usize) -> &Labels {
+            &self.0[i].labels
+        }
+        fn time_range(&self) -> Option<(i64, i64)> {
+            let ts = self.0.iter().flat_map(|s| s.samples.iter().map(|x| x.t));
+            Some((ts.clone().min()?, ts.max()?))
+        }
+        fn samples(&mut self, i: usize, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+            out.extend(
+                self.0[i]
+                    .samples
+                    .iter()
+                    .filter(|x| x.t >= mint && x.t <= maxt),
+            );
+        }
+    }
+
+    fn tenant() -> TenantId {
+        TenantId::new("t").expect("tenant")
+    }
+
+    /// (id, metric name) of every row of an encoded series file.
+    fn series_rows(file: Bytes) -> Vec<(u64, String)> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("series footer")
+            .build()
+            .expect("series reader");
+        let mut rows = Vec::new();
+        for batch in reader {
+            let batch = batch.expect("series batch");
+            let ids = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<UInt64Array>()
+                .expect("series_id is UInt64");
+            let names = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("metric_name is a string");
+            for r in 0..batch.num_rows() {
+                rows.push((ids.value(r), names.value(r).to_string()));
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn ids_are_ordinals_in_label_order() {
         let input = vec![
             series("c", &[1]),
             series("a", &[2, 1, 2]),
@@ -457,30 +572,19 @@ mod tests {
             series("a", &[3]),
             series("e", &[]),
         ];
-        let mut source = SortedSeries::with_id_fn(input, id_of);
-        let mut enc =
-            BlockEncoder::with_id_fn(&TenantId::new("t").expect("tenant"), id_of).expect("encoder");
-        while let Some(s) = source.next_series() {
-            enc.push(s).expect("in block order");
-        }
-        let got: Vec<(u64, String)> = enc
-            .series
-            .iter()
-            .map(|(id, l)| (*id, l.metric_name().unwrap_or("").to_string()))
-            .collect();
+        let block = encode_block(&tenant(), SortedSeries::new(input)).expect("encoded");
         assert_eq!(
-            got,
+            series_rows(block.series.clone()),
             vec![
-                (7, "a".into()),
-                (8, "b".into()),
-                (9, "c".into()),
-                (10, "d".into()),
+                (0, "a".into()),
+                (1, "b".into()),
+                (2, "c".into()),
+                (3, "d".into()),
             ]
         );
-        let block = enc.finish().expect("encoded");
         assert_eq!(
             sample_rows(block.samples),
-            vec![(7, 1), (7, 2), (7, 3), (8, 1), (9, 1), (10, 1)]
+            vec![(0, 1), (0, 2), (0, 3), (1, 1), (2, 1), (3, 1)]
         );
         assert_eq!(
             (block.min_time, block.max_time, block.num_samples),
@@ -489,20 +593,66 @@ mod tests {
     }
 
     #[test]
+    fn series_without_samples_leave_a_gap_in_ids() {
+        let input = vec![series("a", &[1]), series("b", &[]), series("c", &[2])];
+        let block = encode_block(&tenant(), Listed(input)).expect("encoded");
+        assert_eq!(
+            series_rows(block.series.clone()),
+            vec![(0, "a".into()), (2, "c".into())]
+        );
+        assert_eq!(sample_rows(block.samples), vec![(0, 1), (2, 2)]);
+        assert_eq!(block.num_series, 2);
+    }
+
+    #[test]
     fn series_out_of_block_order_are_refused() {
-        let mut enc = BlockEncoder::new(&TenantId::new("t").expect("tenant")).expect("encoder");
-        let mut input = [series("a", &[1]), series("b", &[1])];
-        input.sort_by_key(|s| std::cmp::Reverse(s.labels.id().0));
-        enc.push(input[0].clone()).expect("first series");
+        let unsorted = Listed(vec![series("b", &[1]), series("a", &[1])]);
         assert!(matches!(
-            enc.push(input[1].clone()),
+            encode_block(&tenant(), unsorted),
             Err(Error::Internal(_))
         ));
         // The same label set twice is out of order too.
+        let twice = Listed(vec![series("b", &[1]), series("b", &[2])]);
         assert!(matches!(
-            enc.push(input[0].clone()),
+            encode_block(&tenant(), twice),
             Err(Error::Internal(_))
         ));
+    }
+
+    #[test]
+    fn row_groups_follow_time_slices() {
+        // Two series over 2 h at 15 s: four 30 min slices, each its own row group, each row
+        // group sorted by (series, time) and holding only its slice.
+        let ts: Vec<i64> = (0..480).map(|k| 7_200_000 + k * 15_000).collect();
+        let block = encode_block(
+            &tenant(),
+            SortedSeries::new(vec![series("x", &ts), series("y", &ts)]),
+        )
+        .expect("encoded");
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new(block.samples.clone()).expect("footer");
+        let meta = builder.metadata();
+        assert_eq!(meta.num_row_groups(), 4);
+        for g in meta.row_groups() {
+            assert_eq!(g.num_rows(), 240);
+        }
+        let rows = sample_rows(block.samples);
+        let first_group: Vec<(u64, i64)> = rows[..240].to_vec();
+        assert!(
+            first_group[..120]
+                .iter()
+                .all(|&(id, t)| id == 0 && t < 9_000_000)
+        );
+        assert!(
+            first_group[120..]
+                .iter()
+                .all(|&(id, t)| id == 1 && t < 9_000_000)
+        );
+        assert_eq!(block.num_samples, 960);
+        assert_eq!(slices(0, 0), vec![(0, SLICE_MS - 1)]);
+        // A sparse block over a long time gets at most MAX_SLICES slices.
+        assert!(slices(0, 1_000 * SLICE_MS).len() as i64 <= MAX_SLICES);
+        assert_eq!(slices(-1, 0).len(), 2);
     }
 
     #[test]

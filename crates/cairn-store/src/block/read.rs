@@ -276,6 +276,9 @@ fn to_parquet_err(e: object_store::Error) -> parquet::errors::ParquetError {
     parquet::errors::ParquetError::External(Box::new(e))
 }
 
+/// Rows per decoded batch of the samples file.
+const READ_BATCH_ROWS: usize = 16 * 1024;
+
 /// Bytes fetched from the end of the file on first open: footer and page index in one request
 /// for typical blocks.
 const FOOTER_PREFETCH: usize = 64 * 1024;
@@ -528,6 +531,23 @@ impl BlockReader {
         Ok(m)
     }
 
+    /// The average number of samples a series of this block has in `[start, end]`, assuming
+    /// samples spread evenly over the block's time range.
+    fn expected_samples(&self, start: i64, end: i64) -> usize {
+        let m = &self.meta;
+        if m.num_series == 0 || m.max_time < m.min_time {
+            return 0;
+        }
+        let lo = start.max(m.min_time) as i128;
+        let hi = end.min(m.max_time) as i128;
+        if hi < lo {
+            return 0;
+        }
+        let span = (m.max_time as i128 - m.min_time as i128 + 1) as f64;
+        let per_series = m.num_samples as f64 / m.num_series as f64;
+        (per_series * ((hi - lo + 1) as f64 / span)).ceil() as usize + 1
+    }
+
     /// Samples in `[start, end]` of the series with the given sorted ids, one vector per id.
     pub(crate) async fn read_samples(
         &self,
@@ -545,13 +565,21 @@ impl BlockReader {
             cache_ranges,
         };
         let meta = self.footer(&mut reader).await?;
-        let (row_groups, selection) = plan_pages(&meta, ids).map_err(|e| corrupt(&path, e))?;
-        let mut out: Vec<Vec<Sample>> = vec![Vec::new(); ids.len()];
+        let (row_groups, selection) =
+            plan_pages(&meta, ids, start, end).map_err(|e| corrupt(&path, e))?;
         if row_groups.is_empty() {
-            return Ok(out);
+            return Ok(vec![Vec::new(); ids.len()]);
         }
+        // Sized for the block's average series over the overlapping time: series vectors
+        // that grow by doubling cost a copy and fresh pages each time, a large share of a
+        // long range read.
+        let cap = self.expected_samples(start, end);
+        let mut out: Vec<Vec<Sample>> = (0..ids.len()).map(|_| Vec::with_capacity(cap)).collect();
+        // Batches of several pages: per-batch costs (column lookups, array set-up) stay small
+        // next to the rows.
         let mut b = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta)
-            .with_row_groups(row_groups);
+            .with_row_groups(row_groups)
+            .with_batch_size(READ_BATCH_ROWS);
         if let Some(sel) = selection {
             b = b.with_row_selection(sel);
         }
@@ -611,49 +639,80 @@ fn collect_batch(
         return Err(corrupt(path, "null series_id, timestamp or value_scale"));
     }
     let (sid, ts, scales) = (sid.values(), ts.values(), scales.values());
-    let mut last: Option<(u64, Option<usize>)> = None;
-    for row in 0..sid.len() {
+    let (fvals, ivals) = (vs.values(), ints.values());
+    // Rows come in runs of one series sorted by time: one id lookup and one time cut per
+    // run, then a tight copy of the run's rows in range.
+    let mut row = 0;
+    while row < sid.len() {
         let id = sid[row];
-        let pos = match last {
-            Some((l, p)) if l == id => p,
-            _ => {
-                let p = ids.binary_search(&id).ok();
-                last = Some((id, p));
-                p
-            }
+        let run_end = row
+            + sid[row..]
+                .iter()
+                .position(|&x| x != id)
+                .unwrap_or(sid.len() - row);
+        let Ok(p) = ids.binary_search(&id) else {
+            row = run_end;
+            continue;
         };
-        let t = ts[row];
-        if let Some(p) = pos
-            && t >= start
-            && t <= end
-        {
-            let v = if vs.is_valid(row) {
-                vs.value(row)
-            } else if ints.is_valid(row) {
+        let run_ts = &ts[row..run_end];
+        let (lo, hi) = if run_ts.is_sorted() {
+            (
+                row + run_ts.partition_point(|&t| t < start),
+                row + run_ts.partition_point(|&t| t <= end),
+            )
+        } else {
+            (row, run_end)
+        };
+        let dst = &mut out[p];
+        dst.reserve(hi.saturating_sub(lo));
+        for r in lo..hi {
+            let t = ts[r];
+            if t < start || t > end {
+                continue;
+            }
+            let v = if vs.is_valid(r) {
+                fvals[r]
+            } else if ints.is_valid(r) {
                 let p10 = DECIMAL_SCALES
-                    .get(usize::from(scales[row]))
-                    .ok_or_else(|| {
-                        corrupt(path, format!("value_scale {} too large", scales[row]))
-                    })?;
-                ints.value(row) as f64 / p10
+                    .get(usize::from(scales[r]))
+                    .ok_or_else(|| corrupt(path, format!("value_scale {} too large", scales[r])))?;
+                ivals[r] as f64 / p10
             } else {
                 return Err(corrupt(path, format!("no value for series {id} at {t}")));
             };
-            out[p].push(Sample::new(t, v));
+            dst.push(Sample::new(t, v));
         }
+        row = run_end;
     }
     Ok(())
 }
 
-/// Row groups, and rows within them, that may hold the wanted (sorted) series ids, from the
-/// row-group statistics and the page index of `series_id`.
+/// Row groups, and rows within them, that may hold the wanted (sorted) series ids in
+/// `[start, end]`, from the row-group statistics of `timestamp` and `series_id` (row groups
+/// cover time slices) and the page index of `series_id`.
 pub(super) fn plan_pages(
     meta: &ArrowReaderMetadata,
     ids: &[u64],
+    start: i64,
+    end: i64,
 ) -> parquet::errors::Result<(Vec<usize>, Option<RowSelection>)> {
     let md = meta.metadata();
     let rgs = md.row_groups();
     let conv = StatisticsConverter::try_new("series_id", meta.schema(), meta.parquet_schema())?;
+    let tconv = StatisticsConverter::try_new("timestamp", meta.schema(), meta.parquet_schema())?;
+    let tmins = tconv.row_group_mins(rgs.iter())?;
+    let tmaxes = tconv.row_group_maxes(rgs.iter())?;
+    let tmins = tmins.as_primitive_opt::<Int64Type>().cloned();
+    let tmaxes = tmaxes.as_primitive_opt::<Int64Type>().cloned();
+    let in_time = |i: usize| {
+        let lo = tmins
+            .as_ref()
+            .and_then(|a| a.is_valid(i).then(|| a.value(i)));
+        let hi = tmaxes
+            .as_ref()
+            .and_then(|a| a.is_valid(i).then(|| a.value(i)));
+        lo.is_none_or(|lo| lo <= end) && hi.is_none_or(|hi| hi >= start)
+    };
     let wanted = |lo: Option<u64>, hi: Option<u64>| {
         let lo = lo.unwrap_or(u64::MIN);
         let hi = hi.unwrap_or(u64::MAX);
@@ -668,7 +727,7 @@ pub(super) fn plan_pages(
         a.as_ref().and_then(|a| (a.is_valid(i)).then(|| a.value(i)))
     };
     let kept: Vec<usize> = (0..rgs.len())
-        .filter(|&i| wanted(get(&mins, i), get(&maxes, i)))
+        .filter(|&i| in_time(i) && wanted(get(&mins, i), get(&maxes, i)))
         .collect();
     let Some(pi) = md.page_index() else {
         return Ok((kept, None));

@@ -398,3 +398,35 @@ async fn orphans_are_deleted_once_old_enough() {
     );
     assert_eq!(tb.select(&select_all(0, H)).await.unwrap().len(), 1);
 }
+
+fn series_of(name: &str, ts: &[(i64, f64)]) -> Series {
+    Series {
+        labels: labels(&[("__name__", name)]),
+        samples: ts.iter().map(|&(t, v)| Sample::new(t, v)).collect(),
+    }
+}
+
+#[test]
+fn merge_sorts_hash_ordered_blocks_and_keeps_the_earlier_sample() {
+    // The first block lists its series out of label order, as blocks with hash-ordered ids
+    // do; the second overlaps it in time on one timestamp.
+    let first = vec![
+        series_of("c", &[(1, 1.0)]),
+        series_of("a", &[(1, 1.0), (2, 2.0)]),
+    ];
+    let second = vec![
+        series_of("a", &[(2, 20.0), (3, 3.0)]),
+        series_of("b", &[(5, 5.0)]),
+        series_of("c", &[(4, 4.0)]),
+    ];
+    let got = merge_series(vec![first, second, vec![]]);
+    assert_eq!(
+        got,
+        vec![
+            series_of("a", &[(1, 1.0), (2, 2.0), (3, 3.0)]),
+            series_of("b", &[(5, 5.0)]),
+            series_of("c", &[(1, 1.0), (4, 4.0)]),
+        ]
+    );
+    assert!(merge_series(vec![]).is_empty());
+}

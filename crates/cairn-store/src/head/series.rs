@@ -191,13 +191,23 @@ impl SeriesData {
     /// Appends the samples in `[mint, maxt]`, sorted, as `(t, bits)`.
     pub(crate) fn collect(&self, mint: i64, maxt: i64, out: &mut Vec<(i64, u64)>) {
         let start = out.len();
+        // In-order chunks are sorted by time: stop decoding past `maxt`.
         for c in &self.frozen {
             if c.max_t >= mint && c.min_t() <= maxt {
-                out.extend(c.iter().filter(|&(t, _)| t >= mint && t <= maxt));
+                out.extend(
+                    c.iter()
+                        .take_while(|&(t, _)| t <= maxt)
+                        .filter(|&(t, _)| t >= mint),
+                );
             }
         }
         if self.open.count() > 0 && self.open.max_t() >= mint && self.open.min_t() <= maxt {
-            out.extend(self.open.iter().filter(|&(t, _)| t >= mint && t <= maxt));
+            out.extend(
+                self.open
+                    .iter()
+                    .take_while(|&(t, _)| t <= maxt)
+                    .filter(|&(t, _)| t >= mint),
+            );
         }
         let in_order = out.len();
         out.extend(

@@ -19,12 +19,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use cairn_model::{Sample, Series};
+use cairn_model::{Labels, Sample};
 
 use super::Storage;
 use crate::block::{BlockMeta, SeriesSource, write_block_from};
 use crate::error::{Error, Result};
 use crate::head::{MemSeries, TenantHead};
+use crate::label_order::cmp_labels;
 use crate::wal::record::{SamplesEncoder, encode_metadata};
 
 /// Bytes gathered per checkpoint WAL write.
@@ -128,7 +129,7 @@ impl Storage {
         self.tenants.lock().insert(th.tenant.clone());
         for (start, series) in groups {
             let source = HeadRange {
-                series: series.into_iter(),
+                series,
                 mint: start,
                 maxt: start.saturating_add(range).min(boundary).saturating_sub(1),
                 raw: Vec::new(),
@@ -215,14 +216,14 @@ impl Storage {
 }
 
 /// The series of `th` with samples before `boundary`, grouped by aligned block range, each
-/// group in block order (by `Labels::id()`, then labels; the encoder resolves id collisions).
+/// group in block order (by labels).
 ///
 /// Only the series are gathered, not their samples: [`HeadRange`] reads those when the block
 /// encoder gets to each series. That is consistent because appends below the boundary wait
 /// while the cut runs (`Head::begin_cut`), and the samples are dropped from the head only
 /// after every block is written.
 fn collect(th: &TenantHead, boundary: i64, range: i64) -> BTreeMap<i64, Vec<Arc<MemSeries>>> {
-    let mut groups: BTreeMap<i64, Vec<(u64, Arc<MemSeries>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<i64, Vec<Arc<MemSeries>>> = BTreeMap::new();
     let last = boundary.saturating_sub(1);
     let mut raw = Vec::new();
     for s in th.all_series() {
@@ -234,11 +235,10 @@ fn collect(th: &TenantHead, boundary: i64, range: i64) -> BTreeMap<i64, Vec<Arc<
         if lo > last {
             continue;
         }
-        let id = s.labels.id().0;
         let start = floor_to(lo, range);
         if hi.is_some_and(|hi| hi.min(last) < start.saturating_add(range)) {
             // The common case: everything before the boundary is in one block range.
-            groups.entry(start).or_default().push((id, s));
+            groups.entry(start).or_default().push(s);
             continue;
         }
         // Spanning several ranges, maybe with gaps: find the ranges that hold samples.
@@ -249,21 +249,22 @@ fn collect(th: &TenantHead, boundary: i64, range: i64) -> BTreeMap<i64, Vec<Arc<
             let start = floor_to(raw[i].0, range);
             let end = start.saturating_add(range);
             i += raw[i..].iter().take_while(|x| x.0 < end).count();
-            groups.entry(start).or_default().push((id, Arc::clone(&s)));
+            groups.entry(start).or_default().push(Arc::clone(&s));
         }
     }
     groups
         .into_iter()
         .map(|(start, mut series)| {
-            series.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.labels.cmp(&b.1.labels)));
-            (start, series.into_iter().map(|(_, s)| s).collect())
+            series.sort_unstable_by(|a, b| cmp_labels(&a.labels, &b.labels));
+            (start, series)
         })
         .collect()
 }
 
-/// The head's samples of one block range, read series by series as the encoder asks.
+/// The head's samples of one block range, read series by series and slice by slice as the
+/// encoder asks.
 struct HeadRange {
-    series: std::vec::IntoIter<Arc<MemSeries>>,
+    series: Vec<Arc<MemSeries>>,
     mint: i64,
     /// Inclusive.
     maxt: i64,
@@ -271,17 +272,28 @@ struct HeadRange {
 }
 
 impl SeriesSource for HeadRange {
-    fn next_series(&mut self) -> Option<Series> {
-        let s = self.series.next()?;
+    fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    fn labels(&self, i: usize) -> &Labels {
+        &self.series[i].labels
+    }
+
+    fn time_range(&self) -> Option<(i64, i64)> {
+        (!self.series.is_empty()).then_some((self.mint, self.maxt))
+    }
+
+    fn samples(&mut self, i: usize, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
         self.raw.clear();
-        s.data.lock().collect(self.mint, self.maxt, &mut self.raw);
-        Some(Series {
-            labels: s.labels.clone(),
-            samples: self
-                .raw
+        self.series[i]
+            .data
+            .lock()
+            .collect(mint.max(self.mint), maxt.min(self.maxt), &mut self.raw);
+        out.extend(
+            self.raw
                 .iter()
-                .map(|&(t, v)| Sample::new(t, f64::from_bits(v)))
-                .collect(),
-        })
+                .map(|&(t, v)| Sample::new(t, f64::from_bits(v))),
+        );
     }
 }

@@ -15,6 +15,7 @@ use cairn_model::{
 use super::Storage;
 use crate::error::{Error, StorageErrorKind};
 use crate::head::TenantHead;
+use crate::label_order::cmp_labels;
 
 /// The query error kind of a storage error.
 pub(crate) fn to_query_error(e: Error) -> QueryError {
@@ -78,7 +79,7 @@ pub(crate) fn merge_series(head: Vec<Series>, blocks: Vec<Series>) -> Vec<Series
             (None, None) => break,
             (Some(_), None) => Some(true),
             (None, Some(_)) => Some(false),
-            (Some(x), Some(y)) => match x.labels.cmp(&y.labels) {
+            (Some(x), Some(y)) => match cmp_labels(&x.labels, &y.labels) {
                 std::cmp::Ordering::Less => Some(true),
                 std::cmp::Ordering::Greater => Some(false),
                 std::cmp::Ordering::Equal => None,
