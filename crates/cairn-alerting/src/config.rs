@@ -13,8 +13,18 @@ use crate::matchers;
 use crate::route::{RawRoute, Route};
 use crate::timeinterval::{RawTimeInterval, TimeInterval};
 
+mod receiver;
+
+pub use receiver::{
+    BasicAuth, HttpAuthorization, HttpConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink,
+    SlackAction, SlackConfig, SlackConfirm, SlackField, TlsConfig, WebhookConfig,
+};
+use receiver::{RawReceiver, exclusive, validate_receiver};
+
 /// Alertmanager's default `resolve_timeout`.
 pub const DEFAULT_RESOLVE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// The severities PagerDuty's Events API v2 accepts.
+pub(crate) const PAGERDUTY_SEVERITIES: [&str; 4] = ["critical", "error", "warning", "info"];
 /// Alertmanager's default PagerDuty Events API v2 endpoint.
 pub const DEFAULT_PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 
@@ -52,6 +62,8 @@ pub struct GlobalConfig {
     pub slack_app_url: Option<String>,
     /// Default PagerDuty endpoint.
     pub pagerduty_url: String,
+    /// HTTP client settings every integration without its own `http_config` uses.
+    pub http_config: Option<HttpConfig>,
 }
 
 // The keys of integrations Cairn does not deliver to are accepted so that existing files
@@ -67,7 +79,7 @@ struct RawGlobal {
     slack_app_token_file: Option<String>,
     slack_app_url: Option<String>,
     pagerduty_url: Option<String>,
-    http_config: Option<Value>,
+    http_config: Option<HttpConfig>,
     smtp_from: Option<Value>,
     smtp_hello: Option<Value>,
     smtp_smarthost: Option<Value>,
@@ -112,33 +124,6 @@ struct RawNamedInterval {
     name: String,
     #[serde(default)]
     time_intervals: Vec<RawTimeInterval>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawReceiver {
-    name: String,
-    #[serde(default)]
-    slack_configs: Vec<SlackConfig>,
-    #[serde(default)]
-    pagerduty_configs: Vec<PagerdutyConfig>,
-    #[serde(default)]
-    webhook_configs: Vec<WebhookConfig>,
-    // Known Alertmanager integrations that Cairn does not deliver to: refused by name.
-    email_configs: Option<Value>,
-    opsgenie_configs: Option<Value>,
-    pushover_configs: Option<Value>,
-    victorops_configs: Option<Value>,
-    wechat_configs: Option<Value>,
-    sns_configs: Option<Value>,
-    telegram_configs: Option<Value>,
-    webex_configs: Option<Value>,
-    discord_configs: Option<Value>,
-    msteams_configs: Option<Value>,
-    msteamsv2_configs: Option<Value>,
-    jira_configs: Option<Value>,
-    rocketchat_configs: Option<Value>,
-    incidentio_configs: Option<Value>,
 }
 
 /// A named receiver and its integrations.
@@ -221,93 +206,6 @@ impl Receiver {
     }
 }
 
-fn yes() -> bool {
-    true
-}
-
-/// A `slack_configs` entry (Alertmanager's keys; templates are kept as text).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct SlackConfig {
-    /// Defaults to false, as in Alertmanager.
-    #[serde(default)]
-    pub send_resolved: bool,
-    pub api_url: Option<String>,
-    pub api_url_file: Option<String>,
-    pub app_token: Option<String>,
-    pub app_token_file: Option<String>,
-    pub app_url: Option<String>,
-    pub http_config: Option<Value>,
-    pub channel: Option<String>,
-    pub username: Option<String>,
-    pub color: Option<String>,
-    pub title: Option<String>,
-    pub title_link: Option<String>,
-    pub pretext: Option<String>,
-    pub text: Option<String>,
-    pub fields: Option<Value>,
-    pub short_fields: Option<bool>,
-    pub footer: Option<String>,
-    pub fallback: Option<String>,
-    pub callback_id: Option<String>,
-    pub icon_emoji: Option<String>,
-    pub icon_url: Option<String>,
-    pub image_url: Option<String>,
-    pub thumb_url: Option<String>,
-    pub link_names: Option<bool>,
-    pub mrkdwn_in: Option<Vec<String>>,
-    pub actions: Option<Value>,
-    pub update_message: Option<bool>,
-    pub timeout: Option<String>,
-}
-
-/// A `pagerduty_configs` entry (Events API v2 keys; templates are kept as text).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct PagerdutyConfig {
-    /// Defaults to true, as in Alertmanager.
-    #[serde(default = "yes")]
-    pub send_resolved: bool,
-    pub routing_key: Option<String>,
-    pub routing_key_file: Option<String>,
-    pub service_key: Option<String>,
-    pub service_key_file: Option<String>,
-    pub url: Option<String>,
-    pub http_config: Option<Value>,
-    pub client: Option<String>,
-    pub client_url: Option<String>,
-    pub description: Option<String>,
-    #[serde(default)]
-    pub details: BTreeMap<String, String>,
-    pub images: Option<Value>,
-    pub links: Option<Value>,
-    pub source: Option<String>,
-    pub severity: Option<String>,
-    pub class: Option<String>,
-    pub component: Option<String>,
-    pub group: Option<String>,
-    pub timeout: Option<String>,
-}
-
-/// A `webhook_configs` entry.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct WebhookConfig {
-    /// Defaults to true, as in Alertmanager.
-    #[serde(default = "yes")]
-    pub send_resolved: bool,
-    pub url: Option<String>,
-    pub url_file: Option<String>,
-    pub http_config: Option<Value>,
-    /// Most alerts per message; 0 means all.
-    #[serde(default)]
-    pub max_alerts: u64,
-    pub timeout: Option<String>,
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawInhibitRule {
@@ -361,7 +259,16 @@ impl Config {
             pagerduty_url: g
                 .pagerduty_url
                 .unwrap_or_else(|| DEFAULT_PAGERDUTY_URL.to_string()),
+            http_config: g.http_config,
         };
+        if let Some(h) = &global.http_config {
+            h.validate("global")?;
+        }
+        exclusive(
+            "global",
+            ("slack_api_url", global.slack_api_url.is_some()),
+            ("slack_api_url_file", global.slack_api_url_file.is_some()),
+        )?;
 
         let mut time_intervals = BTreeMap::new();
         for ni in raw.time_intervals.iter().chain(&raw.mute_time_intervals) {
@@ -462,85 +369,6 @@ impl Config {
     pub fn receiver(&self, name: &str) -> Option<&Receiver> {
         self.receivers.iter().find(|r| r.name == name)
     }
-}
-
-fn validate_receiver(r: RawReceiver, global: &GlobalConfig) -> Result<Receiver> {
-    let unsupported = [
-        ("email_configs", r.email_configs.is_some()),
-        ("opsgenie_configs", r.opsgenie_configs.is_some()),
-        ("pushover_configs", r.pushover_configs.is_some()),
-        ("victorops_configs", r.victorops_configs.is_some()),
-        ("wechat_configs", r.wechat_configs.is_some()),
-        ("sns_configs", r.sns_configs.is_some()),
-        ("telegram_configs", r.telegram_configs.is_some()),
-        ("webex_configs", r.webex_configs.is_some()),
-        ("discord_configs", r.discord_configs.is_some()),
-        ("msteams_configs", r.msteams_configs.is_some()),
-        ("msteamsv2_configs", r.msteamsv2_configs.is_some()),
-        ("jira_configs", r.jira_configs.is_some()),
-        ("rocketchat_configs", r.rocketchat_configs.is_some()),
-        ("incidentio_configs", r.incidentio_configs.is_some()),
-    ];
-    if let Some((key, _)) = unsupported.iter().find(|(_, set)| *set) {
-        return Err(Error::Config(format!(
-            "receiver {:?}: {key} are not supported (supported: slack_configs, pagerduty_configs, webhook_configs)",
-            r.name
-        )));
-    }
-    let mut slack_configs = r.slack_configs;
-    for (i, c) in slack_configs.iter_mut().enumerate() {
-        if c.api_url.is_none() && c.api_url_file.is_none() {
-            c.api_url.clone_from(&global.slack_api_url);
-            c.api_url_file.clone_from(&global.slack_api_url_file);
-        }
-        if c.app_token.is_none() && c.app_token_file.is_none() {
-            c.app_token.clone_from(&global.slack_app_token);
-            c.app_token_file.clone_from(&global.slack_app_token_file);
-        }
-        if c.app_url.is_none() {
-            c.app_url.clone_from(&global.slack_app_url);
-        }
-        if c.api_url.is_none()
-            && c.api_url_file.is_none()
-            && c.app_token.is_none()
-            && c.app_token_file.is_none()
-        {
-            return Err(Error::Config(format!(
-                "receiver {:?}: slack_configs[{i}] has no api_url or app_token and global has none",
-                r.name
-            )));
-        }
-    }
-    let mut pagerduty_configs = r.pagerduty_configs;
-    for (i, c) in pagerduty_configs.iter_mut().enumerate() {
-        if c.routing_key.is_none()
-            && c.routing_key_file.is_none()
-            && c.service_key.is_none()
-            && c.service_key_file.is_none()
-        {
-            return Err(Error::Config(format!(
-                "receiver {:?}: pagerduty_configs[{i}] needs routing_key or service_key",
-                r.name
-            )));
-        }
-        if c.url.is_none() {
-            c.url = Some(global.pagerduty_url.clone());
-        }
-    }
-    for (i, c) in r.webhook_configs.iter().enumerate() {
-        if c.url.is_none() == c.url_file.is_none() {
-            return Err(Error::Config(format!(
-                "receiver {:?}: webhook_configs[{i}] needs exactly one of url and url_file",
-                r.name
-            )));
-        }
-    }
-    Ok(Receiver {
-        name: r.name,
-        slack_configs,
-        pagerduty_configs,
-        webhook_configs: r.webhook_configs,
-    })
 }
 
 pub(crate) fn ctx(where_: &str, e: Error) -> Error {

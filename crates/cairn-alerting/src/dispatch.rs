@@ -28,6 +28,8 @@ pub struct GroupInfo {
     pub key: String,
     /// The receiver of the group's route.
     pub receiver: String,
+    /// The route's position in a depth-first walk of the routing tree.
+    pub route_id: usize,
     /// The group labels.
     pub labels: Labels,
     /// The alerts of the group, by fingerprint.
@@ -193,11 +195,47 @@ impl Dispatcher {
             .map(|g| GroupInfo {
                 key: g.key.clone(),
                 receiver: self.routes[g.route_id].receiver.clone(),
+                route_id: g.route_id,
                 labels: g.labels.clone(),
                 alerts: g.alerts.values().cloned().collect(),
                 next_flush: g.next_flush,
             })
             .collect()
+    }
+
+    /// Receivers of every route `labels` would be routed to, in routing order.
+    pub fn receivers_for(&self, labels: &Labels) -> Vec<String> {
+        self.config
+            .route
+            .matching(labels)
+            .into_iter()
+            .map(|r| r.opts.receiver.clone())
+            .collect()
+    }
+
+    /// Names of the time intervals that mute the route `route_id` at `now`: its mute
+    /// intervals in force, or its active intervals when none of them is.
+    pub fn time_muted_by(&self, route_id: usize, now: DateTime<Utc>) -> Vec<String> {
+        let Some(opts) = self.routes.get(route_id) else {
+            return Vec::new();
+        };
+        let within = |n: &String| {
+            self.config
+                .time_intervals
+                .get(n)
+                .is_some_and(|ti| any_contains(ti, now))
+        };
+        let mut out: Vec<String> = opts
+            .mute_time_intervals
+            .iter()
+            .filter(|n| within(n))
+            .cloned()
+            .collect();
+        if !opts.active_time_intervals.is_empty() && !opts.active_time_intervals.iter().any(within)
+        {
+            out.extend(opts.active_time_intervals.iter().cloned());
+        }
+        out
     }
 
     /// When the earliest group flushes next.
@@ -249,12 +287,15 @@ impl Dispatcher {
             flushed_groups: jobs.len(),
             ..TickReport::default()
         };
-        for job in jobs {
-            let (sent, failed) = self.flush(&job, &all, now).await;
+        // Groups flush concurrently, as Alertmanager's per-group loops do: a receiver that
+        // is slow or retrying does not hold back the other groups.
+        let outcomes =
+            futures::future::join_all(jobs.iter().map(|job| self.flush(job, &all, now))).await;
+        for (job, (sent, failed)) in jobs.iter().zip(outcomes) {
             report.sent += sent;
             report.failed += failed;
             if failed == 0 {
-                self.forget_resolved(&job, now);
+                self.forget_resolved(job, now);
             }
         }
         report

@@ -26,6 +26,9 @@ pub enum Error {
     /// A silence is malformed or cannot be changed that way.
     #[error("invalid silence: {0}")]
     Silence(String),
+    /// A persisted state snapshot cannot be read.
+    #[error("invalid alerting state snapshot: {0}")]
+    State(String),
     /// No silence has this id.
     #[error("silence {0:?} not found")]
     SilenceNotFound(String),

@@ -8,9 +8,12 @@
 //! inside the pipeline but from the caller (`tick(now)`, or a [`Clock`]), so every timeline is
 //! reproducible; a notification is logged only after the notifier accepted it, so a failure
 //! is retried at the next flush and a success is never repeated before `repeat_interval`.
-//! The only I/O is reading the system's zoneinfo when a time interval names a location;
-//! delivery is behind the [`Notifier`] trait, persistence of silences and the notification log
-//! is left to their owners through [`Silences`] and [`NotificationLog`].
+//! The pipeline's only I/O is reading the system's zoneinfo when a time interval names a
+//! location; delivery is behind the [`Notifier`] trait, which the [`HttpNotifier`] implements
+//! for Slack, PagerDuty and webhooks (Go templates, retries, secrets from files).
+//! Persistence of silences and the notification log is left to their owners: [`Silences`]
+//! and [`NotificationLog`] count their changes, and [`StateSnapshot`] encodes and decodes them
+//! (the owner writes the bytes where it likes).
 
 mod alert;
 mod clock;
@@ -21,6 +24,8 @@ mod inhibit;
 mod matchers;
 mod nflog;
 mod notify;
+mod persist;
+mod receivers;
 mod route;
 mod silence;
 mod timeinterval;
@@ -29,8 +34,10 @@ mod tz;
 pub use alert::{Alert, Fingerprint, PostableAlert};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    Config, DEFAULT_PAGERDUTY_URL, DEFAULT_RESOLVE_TIMEOUT, GlobalConfig, InhibitRule, Integration,
-    IntegrationKind, PagerdutyConfig, Receiver, SlackConfig, WebhookConfig, parse_duration,
+    BasicAuth, Config, DEFAULT_PAGERDUTY_URL, DEFAULT_RESOLVE_TIMEOUT, GlobalConfig, HttpAuthorization,
+    HttpConfig, InhibitRule, Integration, IntegrationKind, PagerdutyConfig, PagerdutyImage,
+    PagerdutyLink, Receiver, SlackAction, SlackConfig, SlackConfirm, SlackField, TlsConfig,
+    WebhookConfig, parse_duration,
 };
 pub use dispatch::{Dispatcher, GroupInfo, TickReport};
 pub use error::{Error, Result};
@@ -40,6 +47,13 @@ pub use nflog::{NflogEntry, NflogKey, NotificationLog, NotifyReason, needs_updat
 pub use notify::{
     Notification, Notifier, NotifyFuture, RecordingNotifier, WebhookAlert, WebhookMessage,
     zero_time,
+};
+pub use persist::{SNAPSHOT_VERSION, StateSnapshot};
+pub use receivers::{
+    DEFAULT_TEMPLATES, HttpNotifier, NOTIFICATION_LATENCY_SECONDS,
+    NOTIFICATION_REQUESTS_FAILED_TOTAL, NOTIFICATION_REQUESTS_TOTAL, NOTIFICATIONS_FAILED_TOTAL,
+    NOTIFICATIONS_TOTAL, NotifierOptions, ReceiverMetrics, pagerduty_dedup_key, redact_url,
+    slo_context, template_data,
 };
 pub use route::{
     DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, GroupBy, Route, RouteOpts,

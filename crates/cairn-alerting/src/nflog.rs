@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -79,6 +80,8 @@ pub fn needs_update(
 #[derive(Debug, Default)]
 pub struct NotificationLog {
     entries: Mutex<HashMap<NflogKey, NflogEntry>>,
+    // Bumped on every change, so that persistence writes only when something changed.
+    version: AtomicU64,
 }
 
 impl NotificationLog {
@@ -91,6 +94,20 @@ impl NotificationLog {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A counter that moves whenever an entry is logged or dropped.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    /// Replaces every entry with `entries` (a loaded snapshot).
+    pub fn restore(&self, entries: Vec<(NflogKey, NflogEntry)>) {
+        let mut m = self.lock();
+        m.clear();
+        m.extend(entries);
+        drop(m);
+        self.version.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The entry for `key`.
     pub fn query(&self, key: &NflogKey) -> Option<NflogEntry> {
         self.lock().get(key).cloned()
@@ -99,6 +116,7 @@ impl NotificationLog {
     /// Records a successful notification.
     pub fn log(&self, key: NflogKey, entry: NflogEntry) {
         self.lock().insert(key, entry);
+        self.version.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Drops entries older than `cutoff`.
@@ -106,7 +124,12 @@ impl NotificationLog {
         let mut m = self.lock();
         let before = m.len();
         m.retain(|_, e| e.timestamp >= cutoff);
-        before - m.len()
+        let dropped = before - m.len();
+        drop(m);
+        if dropped > 0 {
+            self.version.fetch_add(1, Ordering::Relaxed);
+        }
+        dropped
     }
 
     /// Every entry, for persistence and inspection.

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cairn_model::{Labels, Matcher};
 use chrono::{DateTime, Utc};
@@ -74,6 +75,8 @@ impl Silence {
 #[derive(Debug, Default)]
 pub struct Silences {
     inner: Mutex<HashMap<String, Silence>>,
+    // Bumped on every change, so that persistence writes only when something changed.
+    version: AtomicU64,
 }
 
 impl Silences {
@@ -84,6 +87,24 @@ impl Silences {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Silence>> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn changed(&self) {
+        self.version.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A counter that moves whenever a silence is created, changed, expired or dropped.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    /// Replaces every silence with `list` (a loaded snapshot).
+    pub fn restore(&self, list: Vec<Silence>) {
+        let mut map = self.lock();
+        map.clear();
+        map.extend(list.into_iter().map(|s| (s.id.clone(), s)));
+        drop(map);
+        self.changed();
     }
 
     /// Creates a silence, or updates the one named by `s.id`: in place when its matchers are
@@ -99,10 +120,13 @@ impl Silences {
             if can_update(&old, &s, now) {
                 s.updated_at = now;
                 map.insert(s.id.clone(), s.clone());
+                drop(map);
+                self.changed();
                 return Ok(s.id);
             }
             if old.state(now) != SilenceState::Expired {
                 expire_in(&mut map, &old.id, now);
+                self.changed();
             }
         }
         if s.starts_at < now {
@@ -117,6 +141,8 @@ impl Silences {
         s.id = new_id();
         s.updated_at = now;
         map.insert(s.id.clone(), s.clone());
+        drop(map);
+        self.changed();
         Ok(s.id)
     }
 
@@ -130,6 +156,8 @@ impl Silences {
             }
             Some(_) => {
                 expire_in(&mut map, id, now);
+                drop(map);
+                self.changed();
                 Ok(())
             }
         }
@@ -165,24 +193,29 @@ impl Silences {
         let mut map = self.lock();
         let before = map.len();
         map.retain(|_, s| s.ends_at >= cutoff);
-        before - map.len()
+        let dropped = before - map.len();
+        drop(map);
+        if dropped > 0 {
+            self.changed();
+        }
+        dropped
     }
 }
 
 fn validate(s: &Silence) -> Result<()> {
     if s.matchers.is_empty() {
-        return Err(Error::Silence("silence has no matchers".to_string()));
+        return Err(Error::Silence("at least one matcher required".to_string()));
     }
     if s.matchers.iter().all(Matcher::matches_empty) {
         return Err(Error::Silence(format!(
-            "at least one matcher of {:?} must not match the empty string",
+            "at least one matcher must not match the empty string (matchers {:?})",
             s.matchers
         )));
     }
     if s.ends_at < s.starts_at {
         return Err(Error::Silence(format!(
-            "silence ends at {} before it starts at {}",
-            s.ends_at, s.starts_at
+            "end time must not be before start time (starts at {}, ends at {})",
+            s.starts_at, s.ends_at
         )));
     }
     Ok(())

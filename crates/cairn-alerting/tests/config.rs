@@ -227,3 +227,83 @@ fn errors_name_the_problem() {
         assert!(e.contains(want), "{yaml}\n-> {e}\n(wanted {want:?})");
     }
 }
+
+fn receiver_error(receiver_yaml: &str) -> String {
+    let yaml = format!("route: {{receiver: r}}\nreceivers:\n  - name: r\n{receiver_yaml}");
+    Config::from_yaml(&yaml).unwrap_err().to_string()
+}
+
+#[test]
+fn receiver_settings_are_validated() {
+    let cases = [
+        (
+            "    pagerduty_configs: [{routing_key: a, routing_key_file: /k}]\n",
+            "routing_key and routing_key_file are mutually exclusive",
+        ),
+        (
+            "    pagerduty_configs: [{routing_key: a, service_key: b}]\n",
+            "routing_key and service_key are mutually exclusive",
+        ),
+        (
+            "    pagerduty_configs: [{routing_key: a, severity: fatal}]\n",
+            "severity \"fatal\"",
+        ),
+        (
+            "    slack_configs: [{api_url: 'http://x', api_url_file: /u}]\n",
+            "api_url and api_url_file are mutually exclusive",
+        ),
+        (
+            "    slack_configs: [{api_url: 'http://x', timeout: 10x}]\n",
+            "slack_configs[0].timeout",
+        ),
+        (
+            "    webhook_configs: [{url: 'http://x', http_config: {oauth2: {}}}]\n",
+            "unknown field `oauth2`",
+        ),
+        (
+            "    webhook_configs: [{url: 'http://x', http_config: {bearer_token: a, basic_auth: {username: u}}}]\n",
+            "at most one of authorization, basic_auth and bearer_token",
+        ),
+        (
+            "    slack_configs: [{api_url: 'http://x', fields: [{title: a, value: b, colour: c}]}]\n",
+            "unknown field `colour`",
+        ),
+    ];
+    for (yaml, want) in cases {
+        let err = receiver_error(yaml);
+        assert!(err.contains(want), "{yaml}: {err}");
+    }
+}
+
+#[test]
+fn global_http_config_is_every_integrations_default() {
+    let c = Config::from_yaml(
+        r#"
+global:
+  http_config:
+    authorization: {credentials_file: /run/secrets/token}
+route: {receiver: r}
+receivers:
+  - name: r
+    webhook_configs: [{url: 'http://a'}, {url: 'http://b', http_config: {follow_redirects: false}}]
+    pagerduty_configs: [{routing_key: k, links: [{href: 'https://x', text: X}], images: [{src: 'https://i'}]}]
+"#,
+    )
+    .unwrap();
+    let r = c.receiver("r").unwrap();
+    let inherited = r.webhook_configs[0].http_config.as_ref().unwrap();
+    assert_eq!(
+        inherited
+            .authorization
+            .as_ref()
+            .unwrap()
+            .credentials_file
+            .as_deref(),
+        Some("/run/secrets/token")
+    );
+    let own = r.webhook_configs[1].http_config.as_ref().unwrap();
+    assert!(own.authorization.is_none());
+    assert_eq!(own.follow_redirects, Some(false));
+    assert!(r.pagerduty_configs[0].http_config.is_some());
+    assert_eq!(r.pagerduty_configs[0].links.as_ref().unwrap()[0].text, "X");
+}
