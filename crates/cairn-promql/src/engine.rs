@@ -1,6 +1,8 @@
 //! The query entry points: parse, plan, fetch each selector once, evaluate, shape the result.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cairn_model::{Labels, Querier, Sample, SelectRequest, Series, TenantId};
@@ -10,7 +12,7 @@ use promql_parser::parser::{self, Expr};
 use crate::error::{Error, Result};
 use crate::eval::{Evaluator, Fetched, Grid, NameLabels, Val, finish_names};
 use crate::plan::Planner;
-use crate::value::{Annotations, Answer, InstantSample, Value};
+use crate::value::{Annotations, Answer, InstantSample, QueryStats, Value};
 
 /// Prometheus refuses range queries with more points than this per series.
 const MAX_POINTS: i64 = 11_000;
@@ -22,8 +24,15 @@ pub struct EngineOptions {
     pub lookback_delta_ms: i64,
     /// Most samples a query may hold in memory (0: no limit).
     pub max_samples: usize,
+    /// Most series a query may select from storage (0: no limit).
+    pub max_series: usize,
+    /// Most points per series of a range query (Prometheus: 11,000).
+    pub max_points: i64,
     /// Longest a query may run (None: no limit).
     pub timeout: Option<Duration>,
+    /// Set from elsewhere (e.g. when the client disconnects) to stop the query at its next
+    /// check: between fetches and after each evaluated node.
+    pub cancel: Option<Arc<AtomicBool>>,
     /// Step of subqueries written without one (Prometheus: the global evaluation interval).
     pub default_subquery_step_ms: i64,
     /// Prometheus' experimental `type-and-unit-labels`: `__type__` and `__unit__` go
@@ -36,7 +45,10 @@ impl Default for EngineOptions {
         EngineOptions {
             lookback_delta_ms: 5 * 60 * 1000,
             max_samples: 50_000_000,
+            max_series: 0,
+            max_points: MAX_POINTS,
             timeout: Some(Duration::from_secs(120)),
+            cancel: None,
             default_subquery_step_ms: 60_000,
             type_and_unit_labels: false,
         }
@@ -170,13 +182,25 @@ impl Engine {
         expr: &str,
         t_ms: i64,
     ) -> Result<Answer> {
+        Ok(self.instant_stats(querier, tenant, expr, t_ms).await?.0)
+    }
+
+    /// [`Engine::instant_annotated`] with what the query cost.
+    pub async fn instant_stats(
+        &self,
+        querier: &dyn Querier,
+        tenant: &TenantId,
+        expr: &str,
+        t_ms: i64,
+    ) -> Result<(Answer, QueryStats)> {
+        let started = Instant::now();
         let e = Box::new(parse(expr)?);
         let g = Grid {
             start: t_ms,
             end: t_ms,
             step: 1,
         };
-        self.run(querier, tenant, expr, e, g, false).await
+        self.run(querier, tenant, expr, e, g, false, started).await
     }
 
     /// Evaluates `expr` at `start_ms, start_ms + step_ms, ... <= end_ms`.
@@ -205,6 +229,23 @@ impl Engine {
         end_ms: i64,
         step_ms: i64,
     ) -> Result<Answer> {
+        Ok(self
+            .range_stats(querier, tenant, expr, start_ms, end_ms, step_ms)
+            .await?
+            .0)
+    }
+
+    /// [`Engine::range_annotated`] with what the query cost.
+    pub async fn range_stats(
+        &self,
+        querier: &dyn Querier,
+        tenant: &TenantId,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<(Answer, QueryStats)> {
+        let started = Instant::now();
         if step_ms <= 0 {
             return Err(Error::BadParameter {
                 name: "step",
@@ -217,11 +258,15 @@ impl Engine {
                 message: "end timestamp must not be before start time".to_string(),
             });
         }
-        if (end_ms - start_ms) / step_ms >= MAX_POINTS {
-            return Err(Error::BadParameter {
-                name: "step",
-                message: "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".to_string(),
-            });
+        if (end_ms - start_ms) / step_ms > self.opts.max_points {
+            let n = if self.opts.max_points == MAX_POINTS {
+                "11,000".to_string()
+            } else {
+                self.opts.max_points.to_string()
+            };
+            return Err(Error::BadQuery(format!(
+                "exceeded maximum resolution of {n} points per timeseries. Try decreasing the query resolution (?step=XX)"
+            )));
         }
         let e = Box::new(parse(expr)?);
         let g = Grid {
@@ -229,12 +274,13 @@ impl Engine {
             end: end_ms,
             step: step_ms,
         };
-        self.run(querier, tenant, expr, e, g, true).await
+        self.run(querier, tenant, expr, e, g, true, started).await
     }
 
     /// Plans and fetches on the caller's task, then evaluates on the blocking pool: evaluation
     /// is CPU work that must not stall the reactor, and a panic in it becomes an internal
-    /// error instead of taking the server down.
+    /// error instead of taking the server down. The timeout covers fetching too.
+    #[allow(clippy::too_many_arguments)]
     async fn run(
         &self,
         querier: &dyn Querier,
@@ -243,8 +289,8 @@ impl Engine {
         e: Box<Expr>,
         g: Grid,
         is_range: bool,
-    ) -> Result<Answer> {
-        let started = Instant::now();
+        started: Instant,
+    ) -> Result<(Answer, QueryStats)> {
         let mut planner = Planner {
             query_start: g.start,
             query_end: g.end,
@@ -255,14 +301,48 @@ impl Engine {
         // Fetched series are keyed by node address: the tree is boxed so that moving it to
         // the blocking pool moves no node.
         planner.walk(&e, &g)?;
-        let data = self.fetch(querier, tenant, planner).await?;
+        let prepared = Instant::now();
+        let fetch = self.fetch(querier, tenant, planner);
+        let data = match self.opts.timeout {
+            Some(t) => {
+                let left = t.saturating_sub(started.elapsed());
+                tokio::time::timeout(left, fetch)
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        elapsed_ms: started.elapsed().as_millis() as u64,
+                    })??
+            }
+            None => fetch.await?,
+        };
+        self.check_canceled()?;
         let opts = self.opts.clone();
         let query = query.to_string();
-        tokio::task::spawn_blocking(move || {
-            evaluate(&opts, &query, &e, &data, g, is_range, started)
+        let (answer, mut stats) = tokio::task::spawn_blocking(move || {
+            let inner = Instant::now();
+            let out = evaluate(&opts, &query, &e, &data, g, is_range, started);
+            out.map(|(answer, sort_time, points)| {
+                let stats = sample_stats(&data, &g, is_range, points);
+                (answer, (stats, inner.elapsed(), sort_time))
+            })
         })
         .await
         .map_err(|e| Error::Internal(format!("evaluation task failed: {e}")))?
+        .map(|(answer, (mut stats, inner, sort))| {
+            stats.inner_eval_time = inner.as_secs_f64();
+            stats.result_sort_time = sort.as_secs_f64();
+            (answer, stats)
+        })?;
+        stats.query_preparation_time = prepared.duration_since(started).as_secs_f64();
+        stats.eval_total_time = prepared.elapsed().as_secs_f64();
+        stats.exec_total_time = started.elapsed().as_secs_f64();
+        Ok((answer, stats))
+    }
+
+    fn check_canceled(&self) -> Result<()> {
+        match &self.opts.cancel {
+            Some(c) if c.load(Ordering::Relaxed) => Err(Error::Canceled),
+            _ => Ok(()),
+        }
     }
 
     async fn fetch(
@@ -272,18 +352,23 @@ impl Engine {
         planner: Planner,
     ) -> Result<Fetched> {
         let max_samples = self.opts.max_samples;
+        let max_series = self.opts.max_series;
         let jobs = planner.fetches.into_iter().map(|(key, f)| async move {
             let mut merged: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
             let alternatives = f.matchers.len();
             for matchers in f.matchers {
+                self.check_canceled()?;
                 let req = SelectRequest {
                     matchers,
                     start_ms: f.start_ms,
                     end_ms: f.end_ms,
-                    max_series: 0,
+                    max_series,
                     max_samples,
                 };
-                let got = querier.select(tenant, &req).await?;
+                let got = querier
+                    .select(tenant, &req)
+                    .await
+                    .map_err(|e| limit_error(e, max_samples, max_series))?;
                 if alternatives == 1 {
                     return Ok::<_, Error>((key, got));
                 }
@@ -302,7 +387,26 @@ impl Engine {
         if max_samples > 0 && total > max_samples {
             return Err(Error::TooManySamples { limit: max_samples });
         }
+        let series: usize = fetched.values().map(Vec::len).sum();
+        if max_series > 0 && series > max_series {
+            return Err(Error::TooManySeries { limit: max_series });
+        }
         Ok(fetched)
+    }
+}
+
+/// The storage stops loading at the limits it was given; its refusal becomes the engine's
+/// own limit error, so that clients read Prometheus' words.
+fn limit_error(e: cairn_model::QueryError, max_samples: usize, max_series: usize) -> Error {
+    if e.kind != cairn_model::QueryErrorKind::LimitExceeded {
+        return Error::Storage(e);
+    }
+    if max_series > 0 && e.message.contains("series") {
+        Error::TooManySeries { limit: max_series }
+    } else if max_samples > 0 {
+        Error::TooManySamples { limit: max_samples }
+    } else {
+        Error::Storage(e)
     }
 }
 
@@ -314,7 +418,7 @@ fn evaluate(
     g: Grid,
     is_range: bool,
     started: Instant,
-) -> Result<Answer> {
+) -> Result<(Answer, Duration, usize)> {
     let mut ev = Evaluator {
         data,
         query,
@@ -329,8 +433,10 @@ fn evaluate(
         fetched_samples: data.values().flatten().map(|s| s.samples.len()).sum(),
         is_range_query: is_range,
         ann: Annotations::default(),
+        cancel: opts.cancel.as_deref(),
     };
     let val = ev.eval(e, &g)?;
+    let shaping = Instant::now();
     let names = NameLabels {
         type_and_unit: opts.type_and_unit_labels,
     };
@@ -339,10 +445,51 @@ fn evaluate(
     } else {
         instant_value(val, g.start, names)?
     };
-    Ok(Answer {
-        value,
-        annotations: ev.ann,
-    })
+    let points = match &value {
+        Value::Scalar { .. } | Value::String { .. } => 1,
+        Value::Vector(v) => v.len(),
+        Value::Matrix(m) => m.iter().map(|s| s.samples.len()).sum(),
+    };
+    Ok((
+        Answer {
+            value,
+            annotations: ev.ann,
+        },
+        shaping.elapsed(),
+        points,
+    ))
+}
+
+/// Samples read, peak estimate and (range queries) samples per step.
+fn sample_stats(data: &Fetched, g: &Grid, is_range: bool, points: usize) -> QueryStats {
+    let total: usize = data.values().flatten().map(|s| s.samples.len()).sum();
+    let mut per_step = Vec::new();
+    if is_range || g.len() == 1 {
+        let mut counts = vec![0i64; g.len()];
+        for s in data.values().flatten().flat_map(|s| s.samples.iter()) {
+            let i = if s.t <= g.start {
+                0
+            } else {
+                usize::try_from((s.t - g.start + g.step - 1) / g.step).unwrap_or(usize::MAX)
+            };
+            if let Some(c) = counts.get_mut(i) {
+                *c += 1;
+            } else if let Some(c) = counts.last_mut() {
+                *c += 1;
+            }
+        }
+        per_step = counts
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (g.time(i), c))
+            .collect();
+    }
+    QueryStats {
+        total_queryable_samples: total as i64,
+        peak_samples: (total + points) as i64,
+        per_step,
+        ..QueryStats::default()
+    }
 }
 
 fn instant_value(val: Val, t: i64, names: NameLabels) -> Result<Value> {

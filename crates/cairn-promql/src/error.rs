@@ -58,20 +58,31 @@ pub enum Error {
     /// Evaluation failed on the data (duplicate label sets, bad function arguments, ...).
     #[error("{0}")]
     Execution(String),
-    /// The query touched more samples than allowed.
-    #[error(
-        "query processing would load too many samples into memory in query execution: limit {limit}"
-    )]
+    /// The request is valid but the query cannot run as asked (Prometheus words these
+    /// without naming a parameter, e.g. the 11,000 points rule).
+    #[error("{0}")]
+    BadQuery(String),
+    /// The query touched more samples than allowed (Prometheus' exact words).
+    #[error("query processing would load too many samples into memory in query execution")]
     TooManySamples {
         /// The limit.
         limit: usize,
     },
-    /// The query ran past its timeout.
-    #[error("query timed out in expression evaluation after {elapsed_ms} ms")]
+    /// The query selected more series than allowed.
+    #[error("query would select more than {limit} series (query.max_series)")]
+    TooManySeries {
+        /// The limit.
+        limit: usize,
+    },
+    /// The query ran past its timeout (Prometheus' exact words).
+    #[error("query timed out in expression evaluation")]
     Timeout {
         /// How long it ran.
         elapsed_ms: u64,
     },
+    /// The query was canceled, typically because its client went away.
+    #[error("query was canceled in expression evaluation")]
+    Canceled,
     /// A bug in the engine.
     #[error("internal error: {0}")]
     Internal(String),
@@ -84,9 +95,14 @@ impl Error {
     /// The kind deciding the answer a client gets.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Parse { .. } | Error::BadParameter { .. } => ErrorKind::BadData,
-            Error::Execution(_) | Error::TooManySamples { .. } => ErrorKind::Execution,
+            Error::Parse { .. } | Error::BadParameter { .. } | Error::BadQuery(_) => {
+                ErrorKind::BadData
+            }
+            Error::Execution(_) | Error::TooManySamples { .. } | Error::TooManySeries { .. } => {
+                ErrorKind::Execution
+            }
             Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Canceled => ErrorKind::Canceled,
             Error::Internal(_) => ErrorKind::Internal,
             Error::Storage(e) => match e.kind {
                 QueryErrorKind::BadData => ErrorKind::BadData,

@@ -4,6 +4,7 @@
 mod aggregate;
 mod binary;
 mod functions;
+mod gotime;
 mod histogram;
 mod info;
 mod labels;
@@ -123,6 +124,8 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) fetched_samples: usize,
     pub(crate) is_range_query: bool,
     pub(crate) ann: Annotations,
+    /// Set when the query is canceled (its client went away): checked with the deadline.
+    pub(crate) cancel: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 pub(crate) fn offset_ms(o: &Option<Offset>) -> i64 {
@@ -185,6 +188,18 @@ impl Evaluator<'_> {
             return Err(Error::TooManySamples {
                 limit: self.max_samples,
             });
+        }
+        self.check_interrupt()
+    }
+
+    /// Cancellation (the client went away) and the deadline only: cheap enough for the inner
+    /// loops of one node, so that a single heavy node stops promptly too.
+    pub(crate) fn check_interrupt(&self) -> Result<()> {
+        if self
+            .cancel
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(Error::Canceled);
         }
         if self.deadline.is_some_and(|d| Instant::now() > d) {
             return Err(Error::Timeout {

@@ -26,4 +26,4 @@ mod value;
 pub use engine::{Engine, EngineOptions, parse};
 pub use error::{Error, ErrorKind, Result};
 pub use memory::MemoryQuerier;
-pub use value::{Annotations, Answer, InstantSample, Value};
+pub use value::{Annotations, Answer, InstantSample, QueryStats, Value};

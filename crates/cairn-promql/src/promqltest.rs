@@ -187,6 +187,27 @@ pub fn render_table(reports: &[FileReport]) -> String {
     s
 }
 
+/// The cases of core scripts set aside as native-histogram, counted per file and reason.
+pub fn render_set_aside(reports: &[FileReport]) -> String {
+    let mut s = String::new();
+    for r in reports {
+        if file_category(&r.file) != Category::Core {
+            continue;
+        }
+        let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+        for c in &r.cases {
+            if let (Category::NativeHistogram, Outcome::Unsupported(why)) = (c.category, &c.outcome)
+            {
+                *by_reason.entry(why.as_str()).or_default() += 1;
+            }
+        }
+        for (why, n) in by_reason {
+            let _ = writeln!(s, "{:<28} {n:>4}  {why}", r.file);
+        }
+    }
+    s
+}
+
 /// Every failing case with its reason, one block each.
 pub fn render_failures(reports: &[FileReport]) -> String {
     let mut s = String::new();
@@ -255,5 +276,36 @@ mod tests {
         let c = r.counts(Some(Category::Core));
         assert_eq!((c.passed, c.failed, c.unsupported), (4, 2, 0));
         assert!(render_failures(&[r]).contains("x.test:8"));
+    }
+
+    /// A case is set aside only when it reads native histogram data.
+    #[tokio::test]
+    async fn only_cases_reading_native_histograms_are_set_aside() {
+        let script = "load_with_nhcb 1m\n  h_bucket{le=\"1\"} 1+1x5\n  h_bucket{le=\"+Inf\"} 2+2x5\n\n\
+            load 1m\n  m{kind=\"float\"} 1+1x5\n  m{kind=\"hist\"} {{count:1}}\n\n\
+            eval instant at 2m histogram_quantile(0.5, h_bucket)\n  {} 1\n\n\
+            eval instant at 2m histogram_count(h)\n  {} 3\n\n\
+            eval instant at 2m m{kind=\"float\"}\n  m{kind=\"float\"} 3\n\n\
+            eval instant at 2m {kind=~\"h.*\"}\n\n\
+            clear\n\n\
+            load 1m\n  h 1\n\n\
+            eval instant at 1m h\n  h 1\n";
+        let r = run_script("functions.test", script, &crate::Engine::default()).await;
+        let got: Vec<(Category, &Outcome)> =
+            r.cases.iter().map(|c| (c.category, &c.outcome)).collect();
+        let nhcb =
+            Outcome::Unsupported("native histogram with custom buckets (load_with_nhcb)".into());
+        let loaded = Outcome::Unsupported("native histogram samples loaded with {{...}}".into());
+        assert_eq!(
+            got,
+            vec![
+                (Category::Core, &Outcome::Passed),
+                (Category::NativeHistogram, &nhcb),
+                (Category::Core, &Outcome::Passed),
+                (Category::NativeHistogram, &loaded),
+                (Category::Core, &Outcome::Passed),
+            ]
+        );
+        assert!(render_set_aside(&[r]).contains("functions.test"));
     }
 }

@@ -70,3 +70,28 @@ pub struct Answer {
     /// Warnings and infos.
     pub annotations: Annotations,
 }
+
+/// What a query cost, in the terms of Prometheus' `stats` object (times in seconds).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueryStats {
+    /// Evaluation proper, from the first fetch to the shaped result.
+    pub eval_total_time: f64,
+    /// Sorting the result series.
+    pub result_sort_time: f64,
+    /// Parsing and planning.
+    pub query_preparation_time: f64,
+    /// Evaluation on the blocking pool, without fetching.
+    pub inner_eval_time: f64,
+    /// Waiting for a query slot (filled in by the caller that queues queries).
+    pub exec_queue_time: f64,
+    /// Everything, queueing included (the caller adds its queue time).
+    pub exec_total_time: f64,
+    /// Samples read from storage.
+    pub total_queryable_samples: i64,
+    /// Largest number of samples held at once (fetched samples plus the result's points: an
+    /// upper estimate, as evaluation frees nothing before it ends).
+    pub peak_samples: i64,
+    /// Samples read per step of a range query, as `(time in ms, samples)`; a sample counts
+    /// towards the first step at or after its timestamp.
+    pub per_step: Vec<(i64, i64)>,
+}

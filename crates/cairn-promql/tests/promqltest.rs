@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use cairn_promql::promqltest::{core_passed, render_failures, render_table, run_dir};
+use cairn_promql::promqltest::{
+    core_passed, render_failures, render_set_aside, render_table, run_dir,
+};
 use cairn_promql::{Engine, EngineOptions};
 
 fn manifest_dir() -> PathBuf {
@@ -42,6 +44,10 @@ async fn promqltest_conformance() {
     let reports = run_dir(&dir, &engine).await.expect("scripts are readable");
     assert!(!reports.is_empty(), "no scripts in {}", dir.display());
     println!("{}", render_table(&reports));
+    println!(
+        "core-script cases set aside as native-histogram:\n{}",
+        render_set_aside(&reports)
+    );
 
     let failures = render_failures(&reports);
     let target = target_dir();

@@ -5,6 +5,7 @@ use cairn_model::{Labels, METRIC_NAME};
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Call, Expr, VectorSelector};
 
+use super::gotime::time_part;
 use super::{Evaluator, Grid, VSeries, Val};
 use crate::error::{Error, Result};
 
@@ -70,49 +71,6 @@ fn math(name: &str) -> Option<fn(f64) -> f64> {
                 v
             }
         },
-        _ => return None,
-    })
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn time_part(name: &str, secs: f64) -> Option<f64> {
-    if !secs.is_finite() {
-        return None;
-    }
-    let s = secs.floor() as i64;
-    let days = s.div_euclid(86_400);
-    let sod = s.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let month_days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    Some(match name {
-        "minute" => ((sod / 60) % 60) as f64,
-        "hour" => (sod / 3600) as f64,
-        "day_of_week" => (days + 4).rem_euclid(7) as f64,
-        "day_of_month" => d as f64,
-        "day_of_year" => {
-            let before: i64 = month_days[..(m - 1) as usize].iter().sum();
-            (before + d as i64 + i64::from(m > 2 && is_leap(y))) as f64
-        }
-        "days_in_month" => (month_days[(m - 1) as usize] + i64::from(m == 2 && is_leap(y))) as f64,
-        "month" => m as f64,
-        "year" => y as f64,
         _ => return None,
     })
 }
@@ -245,11 +203,11 @@ impl Evaluator<'_> {
                                 if hi < lo {
                                     None
                                 } else {
-                                    Some(val.max(lo).min(hi))
+                                    Some(go_min(go_max(val, lo), hi))
                                 }
                             }
-                            ("clamp_min", _) => Some(val.max(a[i])),
-                            _ => Some(val.min(a[i])),
+                            ("clamp_min", _) => Some(go_max(val, a[i])),
+                            _ => Some(go_min(val, a[i])),
                         };
                     }
                 }
@@ -284,13 +242,14 @@ impl Evaluator<'_> {
                 }
                 let mut v = self.eval_vector(self.arg(c, 0)?, g)?;
                 let desc = name == "sort_desc";
+                // NaN goes last in both directions, as in Prometheus: only the numbers swap.
                 v.sort_by(|a, b| {
                     let (x, y) = (a.vals[0].unwrap_or(f64::NAN), b.vals[0].unwrap_or(f64::NAN));
-                    let (x, y) = if desc { (y, x) } else { (x, y) };
                     match (x.is_nan(), y.is_nan()) {
                         (true, true) => std::cmp::Ordering::Equal,
                         (true, false) => std::cmp::Ordering::Greater,
                         (false, true) => std::cmp::Ordering::Less,
+                        _ if desc => y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal),
                         _ => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
                     }
                 });
@@ -382,6 +341,24 @@ fn absent_result(labels: Labels, present: impl IntoIterator<Item = bool>) -> Vec
     }
 }
 
+/// Go's `math.Max`: NaN wins, where Rust's `f64::max` ignores it.
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// Go's `math.Min`: NaN wins, where Rust's `f64::min` ignores it.
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
+}
+
 /// Compares strings with digit runs compared as numbers, as `sort_by_label` does.
 fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
@@ -427,9 +404,6 @@ mod tests {
 
     #[test]
     fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(59), (1970, 3, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
         assert_eq!(
             time_part("day_of_year", 86_400.0 * 365.0 * 2.0 + 86_400.0 * 59.0),
             Some(60.0)
@@ -438,6 +412,7 @@ mod tests {
             time_part("days_in_month", 86_400.0 * (365.0 * 2.0 + 31.0)),
             Some(29.0)
         );
+        assert_eq!(time_part("day_of_month", -1.0), Some(31.0));
     }
 
     #[test]

@@ -7,6 +7,9 @@ use super::aggregate::{format_value, kahan_inc, kahan_sum, mean_over_time, quant
 use super::{Evaluator, Grid, RangeVal, VSeries, Val};
 use crate::error::{Error, Result};
 
+/// Series between two checks for cancellation and timeout inside one range function.
+const INTERRUPT_EVERY: usize = 256;
+
 /// Prometheus' `extrapolatedRate` for `rate`, `increase` and `delta`.
 fn extrapolated_rate(
     s: &[Sample],
@@ -242,7 +245,10 @@ impl Evaluator<'_> {
         let keep_name = matches!(name, "last_over_time" | "first_over_time");
         let mut out = Vec::with_capacity(m.series.len());
         let mut buf: Vec<f64> = Vec::new();
-        for s in &m.series {
+        for (k, s) in m.series.iter().enumerate() {
+            if k % INTERRUPT_EVERY == 0 {
+                self.check_interrupt()?;
+            }
             let mut any = false;
             let vals: Vec<Option<f64>> = (0..g.len())
                 .map(|i| {

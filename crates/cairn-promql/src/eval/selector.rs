@@ -9,6 +9,20 @@ use crate::error::{Error, Result};
 /// Most steps a subquery may evaluate, whatever the sample limit.
 const MAX_SUBQUERY_STEPS: usize = 10_000_000;
 
+/// The samples minus stale markers. Most series have none: one exact-size copy then, instead
+/// of a filtered collect that grows its vector by doubling.
+fn without_stale(samples: &[Sample]) -> Vec<Sample> {
+    if samples.iter().any(|x| is_stale_nan(x.v)) {
+        samples
+            .iter()
+            .filter(|x| !is_stale_nan(x.v))
+            .copied()
+            .collect()
+    } else {
+        samples.to_vec()
+    }
+}
+
 impl Evaluator<'_> {
     /// The newest sample in `(t - lookback, t]` per step, absent when it is a stale marker;
     /// with `timestamps`, the sample's time in seconds instead of its value.
@@ -61,12 +75,7 @@ impl Evaluator<'_> {
                     .map(|s| MSeries {
                         labels: s.labels.clone(),
                         drop_name: false,
-                        samples: s
-                            .samples
-                            .iter()
-                            .filter(|x| !is_stale_nan(x.v))
-                            .copied()
-                            .collect(),
+                        samples: without_stale(&s.samples),
                     })
                     .filter(|s| !s.samples.is_empty())
                     .collect()

@@ -101,9 +101,11 @@ pub enum Command {
         interval_ms: i64,
         /// Float series.
         series: Vec<SeriesSpec>,
-        /// Series with native histogram samples (not loaded), and for `load_with_nhcb` the
-        /// native histograms Prometheus derives from the classic `_bucket` series.
+        /// Series with native histogram samples (`{{...}}`, not loaded).
         histograms: Vec<Labels>,
+        /// For `load_with_nhcb`: the native histograms with custom buckets Prometheus derives
+        /// from the classic `_bucket` series (the float series are loaded as well).
+        nhcb: Vec<Labels>,
     },
     /// `clear`.
     Clear,
@@ -537,6 +539,7 @@ pub fn parse_script(text: &str) -> Vec<Command> {
                         }),
                     }
                 }
+                let mut nhcb = Vec::new();
                 if cmd == "load_with_nhcb" {
                     for s in &series {
                         let Some(name) = s
@@ -548,13 +551,14 @@ pub fn parse_script(text: &str) -> Vec<Command> {
                         };
                         let mut b = s.labels.to_builder();
                         b.del("le").set("__name__", name);
-                        histograms.push(b.build());
+                        nhcb.push(b.build());
                     }
                 }
                 out.push(Command::Load {
                     interval_ms,
                     series,
                     histograms,
+                    nhcb,
                 });
             }
             c if c.starts_with("eval") => match parse_eval_header(start_line, c, rest) {

@@ -30,6 +30,7 @@ pub async fn run_script(file: &str, text: &str, engine: &Engine) -> FileReport {
     let tenant = TenantId::default_tenant();
     let mut store = MemoryQuerier::new();
     let mut histograms: Vec<Labels> = Vec::new();
+    let mut nhcb: Vec<Labels> = Vec::new();
     let base = file_category(file);
     let mut cases = Vec::new();
     for cmd in parse_script(text) {
@@ -37,13 +38,16 @@ pub async fn run_script(file: &str, text: &str, engine: &Engine) -> FileReport {
             Command::Clear => {
                 store.clear();
                 histograms.clear();
+                nhcb.clear();
             }
             Command::Load {
                 interval_ms,
                 series,
                 histograms: h,
+                nhcb: n,
             } => {
                 histograms.extend(h);
+                nhcb.extend(n);
                 for s in series {
                     let samples: Vec<Sample> = s
                         .values
@@ -61,15 +65,26 @@ pub async fn run_script(file: &str, text: &str, engine: &Engine) -> FileReport {
                 outcome: Outcome::Failed(format!("script line not understood: {reason}")),
             }),
             Command::Eval(case) => {
-                let histo = case.histograms
-                    || file == NATIVE_HISTOGRAM_FILE
-                    || touches_any(&case.expr, &histograms);
+                // Why the case needs native histograms, if it does: its expected values are
+                // histograms, its file is about them, it reads series loaded with `{{...}}`
+                // samples, or it reads the custom-bucket histograms `load_with_nhcb` derives.
+                let reason = if case.histograms {
+                    Some("native histogram in the expected result")
+                } else if file == NATIVE_HISTOGRAM_FILE {
+                    Some("native histogram script")
+                } else if touches_any(&case.expr, &histograms) {
+                    Some("native histogram samples loaded with {{...}}")
+                } else if touches_any(&case.expr, &nhcb) {
+                    Some("native histogram with custom buckets (load_with_nhcb)")
+                } else {
+                    None
+                };
                 let category = match base {
-                    Category::Core if histo => Category::NativeHistogram,
+                    Category::Core if reason.is_some() => Category::NativeHistogram,
                     other => other,
                 };
-                let outcome = if histo {
-                    Outcome::Unsupported("native histogram".to_string())
+                let outcome = if let Some(why) = reason {
+                    Outcome::Unsupported(why.to_string())
                 } else {
                     run_case(engine, &store, &tenant, &case).await
                 };
