@@ -5,8 +5,12 @@
 //! Each test file includes this module and uses a different part of it.
 #![allow(dead_code)]
 
+pub(crate) mod diff_target;
 pub(crate) mod http;
 pub(crate) mod peers;
+pub(crate) mod promql_diff;
+pub(crate) mod promql_gen;
+pub(crate) mod promql_queries;
 pub(crate) mod proto;
 pub(crate) mod server;
 
