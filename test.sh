@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command, locally and in CI: installs what the end-to-end tests need when it is
-# missing (Debian's prometheus, PyPI's moto[server] and pyarrow), then checks formatting and
-# lints, runs every unit, integration and end-to-end test, and builds the fuzz targets.
+# missing (Debian's prometheus and prometheus-alertmanager, PyPI's moto[server] and
+# pyarrow), then checks formatting and lints, runs every unit, integration and end-to-end
+# test, and builds the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -29,6 +30,12 @@ if ! command -v prometheus >/dev/null 2>&1; then
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
+if ! command -v amtool >/dev/null 2>&1; then
+  echo "installing the Debian package prometheus-alertmanager (for amtool)"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null
+fi
 if ! command -v moto_server >/dev/null 2>&1; then
   echo "installing moto[server]"
   pip_install 'moto[server]'
@@ -38,10 +45,24 @@ if ! python3 -c 'import pyarrow.parquet' >/dev/null 2>&1; then
   pip_install pyarrow
 fi
 prometheus --version 2>&1 | sed -n 1p
+amtool --version 2>&1 | sed -n 1p
 echo "moto $(python3 -c 'import moto; print(moto.__version__)'), pyarrow $(python3 -c 'import pyarrow; print(pyarrow.__version__)')"
 
 section "promtool check config config/prometheus.yml"
 promtool check config config/prometheus.yml
+
+section "promtool check rules config/rules/*.yml"
+promtool check rules config/rules/*.yml
+
+section "promtool check rules on cairn slo generate (config/slos, Sloth conformance files)"
+cargo build --quiet -p cairn
+slo_rules=$(mktemp -d)
+for f in config/slos/*.yml ../shared/conformance/sloth/*.yml; do
+  [ -e "$f" ] || continue
+  ./target/debug/cairn slo generate "$f" -o "$slo_rules/$(basename "$f")"
+done
+promtool check rules "$slo_rules"/*.yml
+rm -rf "$slo_rules"
 
 section "cargo fmt --all --check"
 cargo fmt --all --check

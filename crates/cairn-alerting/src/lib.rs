@@ -34,10 +34,10 @@ mod tz;
 pub use alert::{Alert, Fingerprint, PostableAlert};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    BasicAuth, Config, DEFAULT_PAGERDUTY_URL, DEFAULT_RESOLVE_TIMEOUT, GlobalConfig, HttpAuthorization,
-    HttpConfig, InhibitRule, Integration, IntegrationKind, PagerdutyConfig, PagerdutyImage,
-    PagerdutyLink, Receiver, SlackAction, SlackConfig, SlackConfirm, SlackField, TlsConfig,
-    WebhookConfig, parse_duration,
+    BasicAuth, Config, DEFAULT_PAGERDUTY_URL, DEFAULT_RESOLVE_TIMEOUT, GlobalConfig,
+    HttpAuthorization, HttpConfig, InhibitRule, Integration, IntegrationKind, PagerdutyConfig,
+    PagerdutyImage, PagerdutyLink, Receiver, SlackAction, SlackConfig, SlackConfirm, SlackField,
+    TlsConfig, WebhookConfig, parse_duration,
 };
 pub use dispatch::{Dispatcher, GroupInfo, TickReport};
 pub use error::{Error, Result};

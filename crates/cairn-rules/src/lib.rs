@@ -25,6 +25,8 @@ pub use file::{
     Rule, RuleFile, RuleGroup, RuleKind, format_duration, parse_duration, parse_rule_file,
 };
 pub use group::{AlertSink, EvalOptions, Health, OutgoingAlert, RuleStore};
-pub use manager::{Clock, GroupSnapshot, Manager, RuleSnapshot, SystemClock, expand_globs, load_rule_files};
+pub use manager::{
+    Clock, GroupSnapshot, Manager, RuleSnapshot, SystemClock, expand_globs, load_rule_files,
+};
 pub use metrics::RuleMetrics;
 pub use template::TemplateContext;

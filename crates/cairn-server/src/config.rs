@@ -2,8 +2,12 @@
 //! (raw serde structs refusing unknown keys, then validation into typed values whose errors
 //! name the file and the key path). `${VAR}` is replaced from the environment before parsing.
 
+mod alertmanager;
 mod env;
+mod query;
 mod raw;
+mod rules;
+mod slos;
 mod units;
 
 use std::collections::BTreeMap;
@@ -15,6 +19,11 @@ use cairn_model::TenantId;
 
 use crate::error::{Error, Result};
 use raw::{RawConfig, RawLimits, RawSize};
+
+pub use alertmanager::{AlertmanagerConfig, AlertmanagerSource};
+pub use query::QueryConfig;
+pub use rules::RulesConfig;
+pub use slos::SlosConfig;
 
 pub(crate) use units::{format_duration, parse_duration};
 
@@ -31,6 +40,14 @@ pub struct Config {
     pub limits: Limits,
     /// `overrides:` per-tenant limits (already merged over `limits`).
     pub overrides: BTreeMap<TenantId, Limits>,
+    /// `alertmanager:` the built-in alert manager's configuration source and settings.
+    pub alertmanager: AlertmanagerConfig,
+    /// `query:` PromQL limits and defaults (timeout, samples, concurrency).
+    pub query: QueryConfig,
+    /// `rules:` rule files, their evaluation, and where alerts are sent.
+    pub rules: RulesConfig,
+    /// `slos:` SLO files compiled into rule groups.
+    pub slos: SlosConfig,
 }
 
 /// `server:` section.
@@ -437,12 +454,20 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
         let id = TenantId::new(&tenant).map_err(|e| v.err(&key, e.to_string()))?;
         overrides.insert(id, self::limits(&v, &key, &limits, &raw_limits)?);
     }
+    let alertmanager = alertmanager::validate(&v, raw.alertmanager, file)?;
+    let query = query::validate(&v, raw.query)?;
+    let rules = rules::validate(&v, raw.rules, file)?;
+    let slos = slos::validate(&v, raw.slos, file)?;
     Ok(Config {
         server,
         storage,
         multitenancy,
         limits,
         overrides,
+        alertmanager,
+        query,
+        rules,
+        slos,
     })
 }
 

@@ -56,6 +56,13 @@ pub enum Error {
     /// The HTTP server stopped with an error.
     #[error("http server failed: {0}")]
     Serve(std::io::Error),
+    /// The built-in alert manager could not start or reload (its configuration, its state
+    /// directory).
+    #[error("alertmanager: {0}")]
+    Alertmanager(String),
+    /// The rule files could not be loaded.
+    #[error("rules: {0}")]
+    Rules(String),
     /// Logging could not be set up.
     #[error("cannot set up logging: {0}")]
     Logging(String),

@@ -2,11 +2,17 @@
 //! one file per concern beside this one.
 
 mod admin;
+mod alertmanager;
 mod error;
+mod format_query;
+mod json;
 mod params;
 mod promql;
 mod query;
 mod remote_read;
+mod rules;
+mod slos;
+mod slots;
 mod write;
 
 use std::sync::{Arc, OnceLock};
@@ -43,6 +49,16 @@ pub(crate) struct AppState {
     pub(crate) store_registry: OnceLock<Registry>,
     /// One permit per write request in flight; none left means 429.
     pub(crate) write_slots: Arc<Semaphore>,
+    /// The built-in alert manager, set once it has loaded its config and state.
+    pub(crate) alertmanager: OnceLock<Arc<crate::alertmanager::AlertmanagerService>>,
+    /// The rule engine, set once the store has opened and the rule files loaded.
+    pub(crate) rules: OnceLock<Arc<crate::rules::RulesService>>,
+    /// `cairn_rule_*` metrics.
+    pub(crate) rule_metrics: cairn_rules::RuleMetrics,
+    /// PromQL evaluation slots and their queue (`query.max_concurrent`, `query.max_queued`).
+    pub(crate) query_slots: slots::QuerySlots,
+    /// `cairn_query_*` metrics.
+    pub(crate) query_metrics: slots::QueryMetrics,
 }
 
 impl AppState {
@@ -51,6 +67,10 @@ impl AppState {
         let mut registry = Registry::default();
         let metrics = ServerMetrics::register(&mut registry);
         let slots = config.server.max_inflight_writes;
+        let query_metrics = slots::QueryMetrics::register(&mut registry);
+        let rule_metrics = cairn_rules::RuleMetrics::register(&mut registry);
+        let query_slots =
+            slots::QuerySlots::new(config.query.max_concurrent, config.query.max_queued);
         AppState {
             config,
             store: OnceLock::new(),
@@ -58,6 +78,11 @@ impl AppState {
             registry,
             store_registry: OnceLock::new(),
             write_slots: Arc::new(Semaphore::new(slots)),
+            alertmanager: OnceLock::new(),
+            rules: OnceLock::new(),
+            rule_metrics,
+            query_slots,
+            query_metrics,
         }
     }
 
@@ -110,7 +135,18 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/labels", get(query::labels).post(query::labels))
         .route("/api/v1/label/{name}/values", get(query::label_values))
         .route("/api/v1/metadata", get(query::metadata))
-        .route("/api/v1/status/buildinfo", get(admin::buildinfo));
+        .route("/api/v1/status/buildinfo", get(admin::buildinfo))
+        .route("/api/v1/rules", get(rules::rules).post(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/slos", get(slos::slos))
+        .route(
+            "/api/v1/format_query",
+            get(format_query::format_query).post(format_query::format_query),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(format_query::query_exemplars).post(format_query::query_exemplars),
+        );
     Router::new()
         .merge(api.clone())
         .nest("/prometheus", api)
@@ -118,6 +154,13 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/-/ready", get(admin::ready))
         .route("/metrics", get(admin::metrics))
         .route("/api/v1/admin/flush", post(admin::flush))
+        .route(
+            "/-/reload",
+            post(alertmanager::reload_all).put(alertmanager::reload_all),
+        )
+        .nest("/alertmanager/api/v2", alertmanager::api_routes())
+        .nest("/api/v2", alertmanager::api_routes())
+        .merge(alertmanager::prefix_routes())
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
 }

@@ -9,17 +9,20 @@
 //! WAL is replayed. Shutdown stops accepting, drains in-flight requests, then shuts the
 //! storage engine down (WAL fsync, uploads), all within `server.shutdown_timeout`.
 
+mod alertmanager;
 mod backend;
 mod config;
 mod error;
 mod http;
 mod metrics;
+mod rules;
 mod server;
 mod storage;
 
 pub use config::{
-    Config, Limits, LogFormat, MultitenancyConfig, ObjectStoreConfig, S3Config, ServerConfig,
-    StorageConfig,
+    AlertmanagerConfig, AlertmanagerSource, Config, Limits, LogFormat, MultitenancyConfig,
+    ObjectStoreConfig, QueryConfig, RulesConfig, S3Config, ServerConfig, SlosConfig, StorageConfig,
 };
 pub use error::{Error, Result};
+pub use rules::load_rules;
 pub use server::{App, init_logging, run, run_until, shutdown_signal};

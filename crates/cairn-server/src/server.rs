@@ -16,8 +16,10 @@ use crate::config::{Config, LogFormat, ServerConfig};
 
 /// Time the storage engine always gets to close its WAL, even past the shutdown budget.
 const MIN_STORAGE_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(2);
+use crate::alertmanager::AlertmanagerService;
 use crate::error::{Error, Result};
 use crate::http::{self, AppState};
+use crate::rules::RulesService;
 use crate::storage::{StorageBackend, store_config};
 
 /// Sets up `tracing` output on stderr (text or JSON) with the configured level filter.
@@ -76,7 +78,10 @@ pub async fn run_until(
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let config = Arc::new(config);
-    let state = Arc::new(AppState::new(Arc::clone(&config)));
+    let rule_files = load_rules(&config)?;
+    let mut state = AppState::new(Arc::clone(&config));
+    let alertmanager = open_alertmanager(&mut state).await?;
+    let state = Arc::new(state);
     let listener = TcpListener::bind(config.server.listen)
         .await
         .map_err(|source| Error::Bind {
@@ -118,6 +123,8 @@ pub async fn run_until(
         }
     };
     storage.start_background(background_stop.clone(), &tracker);
+    alertmanager.start(background_stop.clone(), &tracker);
+    start_rules(&state, rule_files, background_stop.clone(), &tracker).await;
     tracing::info!(%addr, "cairn is ready");
 
     let server_failed = tokio::select! {
@@ -173,6 +180,48 @@ pub async fn run_until(
     }
 }
 
+/// Reads and validates the rule files named by `rules.rule_files`: a bad file stops the
+/// start, as it does Prometheus'.
+fn load_rules(config: &Config) -> Result<Vec<cairn_rules::RuleFile>> {
+    crate::rules::load_rules(config).map_err(Error::Rules)
+}
+
+/// Starts the rule engine over the opened store (evaluation, Alertmanager sink, SIGHUP).
+async fn start_rules(
+    state: &AppState,
+    files: Vec<cairn_rules::RuleFile>,
+    stop: CancellationToken,
+    tracker: &TaskTracker,
+) {
+    let Some(store) = state.store.get() else {
+        return;
+    };
+    let svc = RulesService::open(
+        &state.config,
+        Arc::clone(store),
+        state.rule_metrics.clone(),
+        files,
+    )
+    .await;
+    if let Some(am) = state.alertmanager.get() {
+        svc.manager
+            .add_sink(Arc::new(crate::alertmanager::BuiltinAlertSink(Arc::clone(
+                am,
+            ))));
+    }
+    svc.start(&state.config, stop, tracker);
+    let _ = state.rules.set(svc);
+}
+
+/// Loads the built-in alert manager (its configuration and persisted state) into `state`.
+async fn open_alertmanager(state: &mut AppState) -> Result<Arc<AlertmanagerService>> {
+    let notifiers =
+        crate::alertmanager::http_notifiers(&state.config.alertmanager, &mut state.registry);
+    let svc = AlertmanagerService::open(&state.config, notifiers, &mut state.registry).await?;
+    let _ = state.alertmanager.set(Arc::clone(&svc));
+    Ok(svc)
+}
+
 /// Opens the storage engine (replaying the WAL) and hands it to the handlers.
 async fn open_storage(config: &Config, state: &AppState) -> Result<Arc<Storage>> {
     let mut registry = Registry::default();
@@ -199,17 +248,29 @@ impl App {
     /// Opens the storage engine for `config` (replaying its WAL) and starts its background
     /// tasks.
     pub async fn open(config: Config) -> Result<App> {
-        let state = Arc::new(AppState::new(Arc::new(config)));
+        let rule_files = load_rules(&config)?;
+        let mut state = AppState::new(Arc::new(config));
+        let alertmanager = open_alertmanager(&mut state).await?;
+        let state = Arc::new(state);
         let storage = open_storage(&state.config, &state).await?;
         let background_stop = CancellationToken::new();
         let tracker = TaskTracker::new();
         storage.start_background(background_stop.clone(), &tracker);
+        alertmanager.start(background_stop.clone(), &tracker);
+        start_rules(&state, rule_files, background_stop.clone(), &tracker).await;
         Ok(App {
             state,
             storage,
             background_stop,
             tracker,
         })
+    }
+
+    /// Evaluates every rule group at `ts_ms` now, outside the schedule (tests, backfills).
+    pub async fn eval_rules_at(&self, ts_ms: i64) {
+        if let Some(r) = self.state.rules.get() {
+            r.manager.eval_all_at(ts_ms).await;
+        }
     }
 
     /// The router serving every endpoint.

@@ -14,25 +14,52 @@ fn fake_env(name: &str) -> Option<String> {
     Some(format!("value-of-{name}"))
 }
 
+/// Every file under `dir`, subfolders included.
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable folder") {
+        let path = entry.expect("readable entry").path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 #[test]
 fn every_example_parses() {
     let mut cairn_configs = 0;
+    let mut rule_files = 0;
     let mut others = 0;
-    for entry in std::fs::read_dir(config_dir()).expect("config/ exists") {
-        let path = entry.expect("readable entry").path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
+    let root = config_dir();
+    for path in files_under(&root) {
+        let name = path
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         let text = std::fs::read_to_string(&path).expect("readable file");
         if name.starts_with("cairn") && name.ends_with(".yaml") {
             Config::from_yaml(&text, &name, &fake_env)
                 .unwrap_or_else(|e| panic!("config/{name} does not parse: {e}"));
             cairn_configs += 1;
+        } else if name.starts_with("rules/") {
+            cairn_rules::parse_rule_file(&name, &text)
+                .unwrap_or_else(|e| panic!("config/{name} is not a valid rule file: {e}"));
+            rule_files += 1;
         } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-            serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text)
-                .unwrap_or_else(|e| panic!("config/{name} is not YAML: {e}"));
+            // SLO files may hold several documents (OpenSLO's SLO + SLI + AlertPolicy).
+            for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+                <serde_yaml_ng::Value as serde::Deserialize>::deserialize(doc)
+                    .unwrap_or_else(|e| panic!("config/{name} is not YAML: {e}"));
+            }
             others += 1;
         }
     }
     assert!(cairn_configs >= 2, "cairn.yaml and cairn-s3.yaml at least");
+    assert!(rule_files >= 1, "rules/example.yml");
     assert!(others >= 1, "prometheus.yml");
 }
 

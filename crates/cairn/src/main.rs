@@ -8,6 +8,8 @@ use anyhow::Context;
 use cairn_server::Config;
 use clap::{Parser, Subcommand};
 
+mod slo;
+
 /// Cairn: metrics backend in one binary (Prometheus remote write, Parquet on object storage).
 #[derive(Parser)]
 #[command(name = "cairn", version, about)]
@@ -35,6 +37,11 @@ enum Command {
         #[command(subcommand)]
         what: CheckCommand,
     },
+    /// SLOs: compile Sloth and OpenSLO files into rules, validate them, show their status.
+    Slo {
+        #[command(subcommand)]
+        what: slo::SloCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -44,23 +51,41 @@ enum CheckCommand {
         /// The file.
         file: PathBuf,
     },
+    /// Validate Prometheus rule files as `promtool check rules` does (exit code 1 on error).
+    Rules {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Slo { what } => slo::run(what),
         Command::Check {
             what: CheckCommand::Config { file },
         } => match Config::load(&file) {
-            Ok(_) => {
-                println!("config OK");
-                ExitCode::SUCCESS
-            }
+            // The rule and SLO files it names are part of the config, as for `promtool check
+            // config`.
+            Ok(c) => match cairn_server::load_rules(&c) {
+                Ok(_) => {
+                    println!("config OK");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            },
             Err(e) => {
                 eprintln!("{e}");
                 ExitCode::FAILURE
             }
         },
+        Command::Check {
+            what: CheckCommand::Rules { files },
+        } => check_rules(&files),
         Command::Serve {
             config,
             listen,
@@ -72,6 +97,35 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// Prints `promtool check rules`' report for each file; fails when any file is bad.
+fn check_rules(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for f in files {
+        let name = f.display().to_string();
+        println!("Checking {name}");
+        let result = std::fs::read_to_string(f)
+            .map_err(|e| format!("{name}: {e}"))
+            .and_then(|text| cairn_rules::parse_rule_file(&name, &text).map_err(|e| e.to_string()));
+        match result {
+            Ok(file) => {
+                let n: usize = file.groups.iter().map(|g| g.rules.len()).sum();
+                println!("  SUCCESS: {n} rules found");
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("  FAILED:");
+                eprintln!("{e}");
+            }
+        }
+        println!();
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

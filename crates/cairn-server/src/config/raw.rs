@@ -21,6 +21,10 @@ pub(crate) struct RawConfig {
     pub(crate) multitenancy: Option<RawMultitenancy>,
     pub(crate) limits: Option<RawLimits>,
     pub(crate) overrides: Option<BTreeMap<String, RawLimits>>,
+    pub(crate) alertmanager: Option<super::alertmanager::RawAlertmanager>,
+    pub(crate) query: Option<super::query::RawQuery>,
+    pub(crate) rules: Option<super::rules::RawRules>,
+    pub(crate) slos: Option<super::slos::RawSlos>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -62,16 +62,30 @@ pub(crate) async fn flush(State(state): State<Arc<AppState>>) -> Result<Response
 
 /// `GET /api/v1/status/buildinfo`; no `features` field, so Grafana treats Cairn as Prometheus.
 pub(crate) async fn buildinfo() -> Response {
-    axum::Json(json!({
-        "status": "success",
-        "data": {
-            "version": env!("CARGO_PKG_VERSION"),
-            "revision": option_env!("CAIRN_GIT_REVISION").unwrap_or("unknown"),
-            "branch": option_env!("CAIRN_GIT_BRANCH").unwrap_or("unknown"),
-            "buildUser": "",
-            "buildDate": option_env!("CAIRN_BUILD_DATE").unwrap_or("unknown"),
-            "goVersion": "",
-        }
-    }))
-    .into_response()
+    let mut j = super::json::Json::new();
+    j.raw("{");
+    for (i, (k, v)) in [
+        ("version", env!("CARGO_PKG_VERSION")),
+        (
+            "revision",
+            option_env!("CAIRN_GIT_REVISION").unwrap_or("unknown"),
+        ),
+        (
+            "branch",
+            option_env!("CAIRN_GIT_BRANCH").unwrap_or("unknown"),
+        ),
+        ("buildUser", ""),
+        (
+            "buildDate",
+            option_env!("CAIRN_BUILD_DATE").unwrap_or("unknown"),
+        ),
+        ("goVersion", ""),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        j.sep(i).key(k).str(v);
+    }
+    j.raw("}");
+    super::json::success(&j.finish(), &[], &[])
 }

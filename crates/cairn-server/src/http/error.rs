@@ -99,15 +99,10 @@ impl IntoResponse for ApiError {
             tracing::warn!(status = self.status.as_u16(), error = %self.message, "request failed");
         }
         let mut resp = match self.style {
-            Style::Json => (
+            Style::Json => super::json::respond(
                 self.status,
-                axum::Json(serde_json::json!({
-                    "status": "error",
-                    "errorType": self.error_type,
-                    "error": self.message,
-                })),
-            )
-                .into_response(),
+                super::json::error_body(self.error_type, &self.message),
+            ),
             Style::Text => {
                 let mut body = self.message;
                 if !body.ends_with('\n') {

@@ -152,7 +152,10 @@ impl Params {
         match self.get(name) {
             None => Ok(default),
             Some(v) => parse_time(v).map_err(|e| {
-                ApiError::bad_data(format!("invalid parameter \"{name}\": {e}"), Style::Json)
+                ApiError::bad_data(
+                    format!("invalid parameter \"{name}\": Invalid time value for '{name}': {e}"),
+                    Style::Json,
+                )
             }),
         }
     }
@@ -161,12 +164,17 @@ impl Params {
     pub(crate) fn limit(&self) -> Result<usize, ApiError> {
         match self.get("limit") {
             None => Ok(0),
-            Some(v) => v.parse::<usize>().map_err(|_| {
-                ApiError::bad_data(
-                    format!("invalid parameter \"limit\": cannot parse {v:?} to a valid limit"),
-                    Style::Json,
-                )
-            }),
+            Some(v) => {
+                let n = go_atoi(v).map_err(|e| {
+                    ApiError::bad_data(format!("invalid parameter \"limit\": {e}"), Style::Json)
+                })?;
+                usize::try_from(n).map_err(|_| {
+                    ApiError::bad_data(
+                        "invalid parameter \"limit\": limit must be non-negative",
+                        Style::Json,
+                    )
+                })
+            }
         }
     }
 
@@ -178,6 +186,16 @@ impl Params {
         }
         Ok(out)
     }
+}
+
+/// Go's `strconv.Atoi`, with its error text (Prometheus passes it through).
+pub(crate) fn go_atoi(s: &str) -> Result<i64, String> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("strconv.Atoi: parsing {s:?}: invalid syntax"));
+    }
+    s.parse::<i64>()
+        .map_err(|_| format!("strconv.Atoi: parsing {s:?}: value out of range"))
 }
 
 /// Parses a time: float unix seconds (`1712345678.5`) or RFC 3339 (`2024-04-05T19:34:38.5Z`).

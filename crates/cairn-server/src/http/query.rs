@@ -5,23 +5,26 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use cairn_model::{LabelValuesRequest, SeriesRequest};
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, Style};
-use super::params::{ApiRequest, Params, unescape_label_name};
+use super::json::Json;
+use super::params::{ApiRequest, Params, go_atoi, unescape_label_name};
 
 const TRUNCATED: &str = "results truncated due to limit";
 
 /// `{"status":"success","data":...}` plus warnings when there are any.
-fn success(data: Value, warnings: Vec<&str>) -> Response {
-    let mut body = json!({"status": "success", "data": data});
-    if !warnings.is_empty() {
-        body["warnings"] = json!(warnings);
-    }
-    axum::Json(body).into_response()
+fn success(data: Json, warnings: Vec<&str>) -> Response {
+    let warnings: Vec<String> = warnings.into_iter().map(String::from).collect();
+    super::json::success(&data.finish(), &warnings, &[])
+}
+
+fn strings(items: &[String]) -> Json {
+    let mut j = Json::new();
+    j.strs(items);
+    j
 }
 
 /// The selectors, range and limit shared by the three endpoints; asks the store for one more
@@ -68,11 +71,13 @@ pub(crate) async fn series(
         .await
         .map_err(|e| ApiError::from_query(e, Style::Json))?;
     let (found, warnings) = truncate(found, limit);
-    let data: Vec<BTreeMap<&str, &str>> = found
-        .iter()
-        .map(|l| l.iter().map(|l| (l.name, l.value)).collect())
-        .collect();
-    Ok(success(json!(data), warnings))
+    let mut j = Json::new();
+    j.raw("[");
+    for (i, l) in found.iter().enumerate() {
+        j.sep(i).labels(l);
+    }
+    j.raw("]");
+    Ok(success(j, warnings))
 }
 
 /// `GET|POST /api/v1/labels`.
@@ -87,7 +92,7 @@ pub(crate) async fn labels(
         .await
         .map_err(|e| ApiError::from_query(e, Style::Json))?;
     let (names, warnings) = truncate(names, limit);
-    Ok(success(json!(names), warnings))
+    Ok(success(strings(&names), warnings))
 }
 
 /// `GET /api/v1/label/<name>/values`; `<name>` may be `U__`-escaped.
@@ -107,7 +112,7 @@ pub(crate) async fn label_values(
         .await
         .map_err(|e| ApiError::from_query(e, Style::Json))?;
     let (values, warnings) = truncate(values, limit);
-    Ok(success(json!(values), warnings))
+    Ok(success(strings(&values), warnings))
 }
 
 /// `GET /api/v1/metadata` (`metric`, `limit`, `limit_per_metric`).
@@ -115,30 +120,43 @@ pub(crate) async fn metadata(
     State(state): State<Arc<AppState>>,
     ApiRequest { tenant, params: p }: ApiRequest,
 ) -> Result<Response, ApiError> {
-    let limit = p.limit()?;
-    let per_metric = match p.get("limit_per_metric") {
-        None => 0,
-        Some(v) => v.parse::<usize>().map_err(|_| {
-            ApiError::bad_data(
-                format!("invalid parameter \"limit_per_metric\": cannot parse {v:?}"),
-                Style::Json,
-            )
-        })?,
+    // Prometheus: a negative or absent limit means none, and 0 means an empty answer.
+    let number = |name: &str| -> Result<Option<usize>, ApiError> {
+        match p.get(name) {
+            None => Ok(None),
+            Some(v) => go_atoi(v)
+                .map(|n| usize::try_from(n).ok())
+                .map_err(|_| ApiError::bad_data(format!("{name} must be a number"), Style::Json)),
+        }
     };
+    let limit = number("limit")?;
+    let per_metric = number("limit_per_metric")?;
     let store = state.store(Style::Json)?;
     let entries = store
         .metadata(&tenant, p.get("metric"))
         .await
         .map_err(|e| ApiError::from_query(e, Style::Json))?;
-    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut out: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for (metric, md) in entries {
-        if limit > 0 && out.len() >= limit && !out.contains_key(&metric) {
+        if limit.is_some_and(|l| out.len() >= l) && !out.contains_key(&metric) {
             continue;
         }
         let list = out.entry(metric).or_default();
-        if per_metric == 0 || list.len() < per_metric {
-            list.push(json!({"type": md.metric_type.as_str(), "help": md.help, "unit": md.unit}));
+        if per_metric.is_none_or(|l| list.len() < l) {
+            list.push(md);
         }
     }
-    Ok(success(json!(out), Vec::new()))
+    let mut j = Json::new();
+    j.raw("{");
+    for (i, (metric, list)) in out.iter().enumerate() {
+        j.sep(i).key(metric).raw("[");
+        for (k, md) in list.iter().enumerate() {
+            j.sep(k).raw("{").key("type").str(md.metric_type.as_str());
+            j.raw(",").key("help").str(&md.help);
+            j.raw(",").key("unit").str(&md.unit).raw("}");
+        }
+        j.raw("]");
+    }
+    j.raw("}");
+    Ok(success(j, Vec::new()))
 }
