@@ -375,56 +375,10 @@ pub(crate) fn ctx(where_: &str, e: Error) -> Error {
     Error::Config(format!("{where_}: {e}"))
 }
 
-/// Parses a Prometheus duration such as `30s`, `5m`, `1h30m`, `2d`, `1w`, `500ms`, or `0`.
-pub fn parse_duration(s: &str) -> Result<Duration> {
-    let bad = || Error::Duration(s.to_string());
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return Err(bad());
-    }
-    let mut total: u64 = 0;
-    let mut rest = s;
-    // Units must come in decreasing order, each at most once, as in Prometheus.
-    let units: [(&str, u64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("ms", 1),
-        ("m", 60_000),
-        ("s", 1000),
-    ];
-    let order = |u: &str| {
-        ["y", "w", "d", "h", "m", "s", "ms"]
-            .iter()
-            .position(|x| *x == u)
-    };
-    let mut last: Option<usize> = None;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let (unit, ms) = units
-            .iter()
-            .find(|(u, _)| rest.starts_with(u))
-            .ok_or_else(bad)?;
-        let pos = order(unit).ok_or_else(bad)?;
-        if last.is_some_and(|l| l >= pos) {
-            return Err(bad());
-        }
-        last = Some(pos);
-        rest = &rest[unit.len()..];
-        total = n
-            .checked_mul(*ms)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-    }
-    Ok(Duration::from_millis(total))
+/// Parses a Prometheus duration (`30s`, `1h30m`, `0`) with [`cairn_model::parse_duration`],
+/// as Alertmanager does with Prometheus' `model.ParseDuration`.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration> {
+    cairn_model::parse_duration(s).map_err(|_| Error::Duration(s.to_string()))
 }
 
 #[cfg(test)]
@@ -441,5 +395,9 @@ mod tests {
         for bad in ["", "5", "m", "1x", "30m1h", "1.5h", "-1s", "1s1s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            parse_duration("1x").unwrap_err().to_string(),
+            "invalid duration \"1x\""
+        );
     }
 }

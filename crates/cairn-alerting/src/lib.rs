@@ -37,7 +37,7 @@ pub use config::{
     BasicAuth, Config, DEFAULT_PAGERDUTY_URL, DEFAULT_RESOLVE_TIMEOUT, GlobalConfig,
     HttpAuthorization, HttpConfig, InhibitRule, Integration, IntegrationKind, PagerdutyConfig,
     PagerdutyImage, PagerdutyLink, Receiver, SlackAction, SlackConfig, SlackConfirm, SlackField,
-    TlsConfig, WebhookConfig, parse_duration,
+    TlsConfig, WebhookConfig,
 };
 pub use dispatch::{Dispatcher, GroupInfo, TickReport};
 pub use error::{Error, Result};

@@ -1,4 +1,4 @@
-//! The shared vocabulary of Cairn: label sets, label matchers, samples, tenants, the batch of
+//! The shared vocabulary of Cairn: label sets, label matchers, samples, tenants, Prometheus durations, the batch of
 //! series a decoder hands to the storage engine, and the [`Querier`] trait that the storage
 //! engine implements and the query engines consume.
 //!
@@ -7,6 +7,7 @@
 //! same set of labels has the same id in every process and on disk. No I/O lives here.
 
 mod batch;
+mod duration;
 mod labels;
 mod matcher;
 mod query;
@@ -14,6 +15,7 @@ mod sample;
 mod tenant;
 
 pub use batch::{ExemplarRef, HistogramRef, MetadataRef, MetricType, SeriesRefs, WriteBatch};
+pub use duration::{DurationError, format_duration, parse_duration};
 pub use labels::{
     LabelError, LabelRef, Labels, LabelsBuilder, METRIC_NAME, SeriesId, encode_refs_into,
 };

@@ -21,9 +21,7 @@ mod template;
 pub use alert::{Alert, AlertState};
 pub use backtest::{Backtest, MemoryRuleStore, backtest, backtest_with};
 pub use error::{Error, Result};
-pub use file::{
-    Rule, RuleFile, RuleGroup, RuleKind, format_duration, parse_duration, parse_rule_file,
-};
+pub use file::{Rule, RuleFile, RuleGroup, RuleKind, parse_rule_file};
 pub use group::{AlertSink, EvalOptions, Health, OutgoingAlert, RuleStore};
 pub use manager::{
     Clock, GroupSnapshot, Manager, RuleSnapshot, SystemClock, expand_globs, load_rule_files,

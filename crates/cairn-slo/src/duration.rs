@@ -3,69 +3,22 @@
 
 use std::time::Duration;
 
-const UNITS: [(&str, u64); 7] = [
-    ("y", 365 * 24 * 3600 * 1000),
-    ("w", 7 * 24 * 3600 * 1000),
-    ("d", 24 * 3600 * 1000),
-    ("h", 3600 * 1000),
-    ("m", 60 * 1000),
-    ("s", 1000),
-    ("ms", 1),
-];
-
-/// Parses a Prometheus duration (`30d`, `1h30m`, `500ms`); zero and empty are refused.
+/// Parses a Prometheus duration (`30d`, `1h30m`, `500ms`) with [`cairn_model::parse_duration`];
+/// zero and empty are refused.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration {s:?} (expected e.g. 5m, 6h, 30d)");
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err(bad());
+    // Unlike Prometheus, blanks around the value are tolerated (SLO specs are hand-written),
+    // and zero (`0`, `0d`) is refused: every duration here is an SLO period or an alert
+    // window, where zero would divide by nothing or never fire.
+    match cairn_model::parse_duration(s.trim()) {
+        Ok(d) if d.is_zero() => Err(format!("invalid duration {s:?}: must be greater than 0")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
     }
-    let mut total: u64 = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let ms = UNITS
-            .iter()
-            .find(|(u, _)| *u == unit)
-            .map(|(_, ms)| *ms)
-            .ok_or_else(bad)?;
-        total = n
-            .checked_mul(ms)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-    }
-    if total == 0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_millis(total))
 }
 
-/// Formats a duration as Prometheus does: largest units first (years and weeks only when
-/// exact), `0s` for zero.
+/// Formats a duration as Prometheus does (`5m`, `1h30m`, `4w`, `90d`, `0s`).
 pub fn format_duration(d: Duration) -> String {
-    let mut ms = d.as_millis() as u64;
-    if ms == 0 {
-        return "0s".to_string();
-    }
-    let mut out = String::new();
-    for (i, (unit, size)) in UNITS.into_iter().enumerate() {
-        // Years and weeks only when exact, as Prometheus does: 90d reads better than 12w6d.
-        if i < 2 && !ms.is_multiple_of(size) {
-            continue;
-        }
-        if ms >= size {
-            out.push_str(&format!("{}{unit}", ms / size));
-            ms %= size;
-        }
-    }
-    out
+    cairn_model::format_duration(d)
 }
 
 #[cfg(test)]
@@ -92,5 +45,8 @@ mod tests {
         assert!(parse_duration("0d").is_err());
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("d").is_err());
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("1m1h").is_err());
+        assert_eq!(parse_duration(" 5m ").unwrap().as_secs(), 300);
     }
 }

@@ -563,15 +563,20 @@ fn concat_parts(parts: &mut Vec<Series>) -> Series {
     first
 }
 
-/// Merges two time-sorted sample lists, keeping `a`'s sample on equal timestamps; blocks
-/// rarely overlap in time, so appending is the common case.
-fn merge_samples(mut a: Vec<Sample>, b: Vec<Sample>) -> Vec<Sample> {
-    match (a.last(), b.first()) {
-        (_, None) => return a,
-        (None, _) => return b,
-        (Some(x), Some(y)) if x.t < y.t => {
+/// Merges two time-sorted sample lists, keeping `a`'s sample on equal timestamps. Blocks
+/// rarely overlap in time and the head follows the blocks, so one list usually lies wholly
+/// after the other and is appended without a merge.
+pub(crate) fn merge_samples(mut a: Vec<Sample>, mut b: Vec<Sample>) -> Vec<Sample> {
+    match (a.first(), a.last(), b.first(), b.last()) {
+        (_, _, None, _) => return a,
+        (None, ..) => return b,
+        (_, Some(a_last), Some(b_first), _) if a_last.t < b_first.t => {
             a.extend_from_slice(&b);
             return a;
+        }
+        (Some(a_first), _, _, Some(b_last)) if b_last.t < a_first.t => {
+            b.extend_from_slice(&a);
+            return b;
         }
         _ => {}
     }

@@ -106,7 +106,7 @@ fn errors_name_group_rule_and_line() {
     assert!(e.ends_with("field 'expr' must be set in rule"), "{e}");
     let e = err("groups:\n- name: g\n  rules:\n  - alert: a\n    expr: up\n    for: 5x\n");
     assert!(
-        e.contains("invalid for: not a valid duration string"),
+        e.contains("invalid for: unknown unit \"x\" in duration \"5x\""),
         "{e}"
     );
 }
@@ -139,16 +139,30 @@ fn empty_file_has_no_groups() {
 
 #[test]
 fn durations_follow_prometheus() {
-    assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-    assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-    assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
-    assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-    assert!(parse_duration("1m1h").is_err());
-    assert!(parse_duration("5").is_err());
-    assert!(parse_duration("").is_err());
-    assert!(parse_duration("1.5h").is_err());
-    assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
-    assert_eq!(format_duration(Duration::ZERO), "0s");
+    let f = parse_rule_file(
+        "d.yml",
+        "groups:\n- name: g\n  interval: 1h30m\n  query_offset: 0\n  rules:\n  - alert: a\n    expr: up\n    for: 500ms\n    keep_firing_for: 2d\n",
+    )
+    .unwrap();
+    let g = &f.groups[0];
+    assert_eq!(g.interval, Some(Duration::from_secs(5400)));
+    assert_eq!(g.query_offset, Some(Duration::ZERO));
+    let RuleKind::Alerting {
+        for_,
+        keep_firing_for,
+        ..
+    } = &g.rules[0].kind
+    else {
+        panic!("not an alerting rule: {:?}", g.rules[0].kind);
+    };
+    assert_eq!(*for_, Duration::from_millis(500));
+    assert_eq!(*keep_firing_for, Duration::from_secs(172_800));
+    for bad in ["1m1h", "5", "1.5h", "\"\""] {
+        let e = err(&format!(
+            "groups:\n- name: g\n  interval: {bad}\n  rules:\n  - record: a\n    expr: up\n"
+        ));
+        assert!(e.contains("invalid interval: "), "{bad}: {e}");
+    }
 }
 
 /// Every rule file shipped in `config/rules/` parses (so examples never rot).

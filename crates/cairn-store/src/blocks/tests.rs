@@ -430,3 +430,41 @@ fn merge_sorts_hash_ordered_blocks_and_keeps_the_earlier_sample() {
     );
     assert!(merge_series(vec![]).is_empty());
 }
+
+fn ts(samples: &[Sample]) -> Vec<(i64, f64)> {
+    samples.iter().map(|s| (s.t, s.v)).collect()
+}
+
+fn samples(points: &[(i64, f64)]) -> Vec<Sample> {
+    points.iter().map(|&(t, v)| Sample { t, v }).collect()
+}
+
+#[test]
+fn merge_samples_keeps_order_and_the_first_list_on_ties() {
+    let a = samples(&[(1, 1.0), (3, 1.0), (5, 1.0)]);
+    let b = samples(&[(2, 2.0), (3, 2.0), (6, 2.0)]);
+    assert_eq!(
+        ts(&merge_samples(a, b)),
+        [(1, 1.0), (2, 2.0), (3, 1.0), (5, 1.0), (6, 2.0)]
+    );
+    // Disjoint in either order (the fast paths), and empty on either side.
+    let (early, late) = (
+        samples(&[(1, 1.0), (2, 1.0)]),
+        samples(&[(3, 2.0), (4, 2.0)]),
+    );
+    let want = [(1, 1.0), (2, 1.0), (3, 2.0), (4, 2.0)];
+    assert_eq!(ts(&merge_samples(early.clone(), late.clone())), want);
+    assert_eq!(ts(&merge_samples(late.clone(), early.clone())), want);
+    assert_eq!(ts(&merge_samples(early.clone(), Vec::new())), ts(&early));
+    assert_eq!(ts(&merge_samples(Vec::new(), late.clone())), ts(&late));
+    // Touching at one timestamp is not disjoint: the first list's sample wins.
+    let touching = samples(&[(2, 9.0), (3, 9.0)]);
+    assert_eq!(
+        ts(&merge_samples(early.clone(), touching.clone())),
+        [(1, 1.0), (2, 1.0), (3, 9.0)]
+    );
+    assert_eq!(
+        ts(&merge_samples(touching, early)),
+        [(1, 1.0), (2, 9.0), (3, 9.0)]
+    );
+}

@@ -8,11 +8,12 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use cairn_model::{
-    LabelValuesRequest, Labels, MetricMetadata, Querier, QueryError, QueryErrorKind, Sample,
-    SelectRequest, Series, SeriesRequest, TenantId,
+    LabelValuesRequest, Labels, MetricMetadata, Querier, QueryError, QueryErrorKind, SelectRequest,
+    Series, SeriesRequest, TenantId,
 };
 
 use super::Storage;
+use crate::blocks::merge_samples;
 use crate::error::{Error, StorageErrorKind};
 use crate::head::TenantHead;
 use crate::label_order::cmp_labels;
@@ -29,38 +30,6 @@ pub(crate) fn to_query_error(e: Error) -> QueryError {
         _ => QueryErrorKind::Internal,
     };
     QueryError::new(kind, e.to_string())
-}
-
-/// Merges two sample lists sorted by time; on equal timestamps the first list's sample wins.
-fn merge_samples(a: Vec<Sample>, b: Vec<Sample>) -> Vec<Sample> {
-    if b.is_empty() {
-        return a;
-    }
-    if a.is_empty() {
-        return b;
-    }
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].t.cmp(&b[j].t) {
-            std::cmp::Ordering::Less => {
-                out.push(a[i]);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(b[j]);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
 }
 
 /// Merges two series lists sorted by labels.
@@ -273,6 +242,8 @@ impl Querier for Storage {
 
 #[cfg(test)]
 mod tests {
+    use cairn_model::Sample;
+
     use super::*;
 
     fn s(labels: &[(&str, &str)], ts: &[(i64, f64)]) -> Series {
