@@ -471,6 +471,21 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
     })
 }
 
+/// Paths (or globs) as written in the config file at `file`: relative ones are taken from the
+/// file's folder, as Prometheus does for `rule_files`.
+fn relative_to_file(file: &str, paths: Vec<String>) -> Vec<String> {
+    let base = Path::new(file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
+    paths
+        .into_iter()
+        .map(|g| match base {
+            Some(b) if Path::new(&g).is_relative() => b.join(&g).display().to_string(),
+            _ => g,
+        })
+        .collect()
+}
+
 fn limits(v: &V<'_>, prefix: &str, base: &Limits, raw: &RawLimits) -> Result<Limits> {
     let k = |f: &str| format!("{prefix}.{f}");
     let out = Limits {

@@ -1,7 +1,6 @@
 //! The `rules:` section: Prometheus rule files, how they are evaluated, and where alerts go.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use cairn_model::TenantId;
@@ -74,18 +73,7 @@ impl Default for RulesConfig {
 /// Validates the section; relative rule file globs are resolved against `file`'s directory.
 pub(crate) fn validate(v: &V<'_>, raw: Option<RawRules>, file: &str) -> Result<RulesConfig> {
     let raw = raw.unwrap_or_default();
-    let base = Path::new(file)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty());
-    let rule_files = raw
-        .rule_files
-        .unwrap_or_default()
-        .into_iter()
-        .map(|g| match base {
-            Some(b) if Path::new(&g).is_relative() => b.join(&g).display().to_string(),
-            _ => g,
-        })
-        .collect();
+    let rule_files = super::relative_to_file(file, raw.rule_files.unwrap_or_default());
     let tenant = raw
         .tenant
         .map(|t| TenantId::new(&t).map_err(|e| v.err("rules.tenant", e.to_string())))

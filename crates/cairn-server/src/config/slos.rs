@@ -1,7 +1,6 @@
 //! The `slos:` section: SLO files (Sloth `prometheus/v1`, OpenSLO) that the rule engine
 //! compiles into rule groups and evaluates beside `rules.rule_files`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -37,18 +36,7 @@ impl Default for SlosConfig {
 /// Validates the section; relative globs are resolved against `file`'s directory.
 pub(crate) fn validate(v: &V<'_>, raw: Option<RawSlos>, file: &str) -> Result<SlosConfig> {
     let raw = raw.unwrap_or_default();
-    let base = Path::new(file)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty());
-    let files = raw
-        .files
-        .unwrap_or_default()
-        .into_iter()
-        .map(|g| match base {
-            Some(b) if Path::new(&g).is_relative() => b.join(&g).display().to_string(),
-            _ => g,
-        })
-        .collect();
+    let files = super::relative_to_file(file, raw.files.unwrap_or_default());
     let default_period = v.positive(
         "slos.default_period",
         v.duration("slos.default_period", raw.default_period.as_ref(), "30d")?,
