@@ -175,11 +175,18 @@ fn human(secs: Option<f64>) -> String {
     if s <= 0.0 {
         return "0".to_string();
     }
+    // Two units at most, the smaller one only when it is not zero: 30d, 2d6h, 1h30m, 45s.
     let s = s as u64;
-    match s {
-        0..3600 => format!("{}m", s / 60),
-        3600..86400 => format!("{}h{}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d{}h", s / 86400, s % 86400 / 3600),
+    let (big, big_unit, small, small_unit) = match s {
+        0..60 => return format!("{s}s"),
+        60..3600 => (s / 60, "m", s % 60, "s"),
+        3600..86400 => (s / 3600, "h", s % 3600 / 60, "m"),
+        _ => (s / 86400, "d", s % 86400 / 3600, "h"),
+    };
+    if small == 0 {
+        format!("{big}{big_unit}")
+    } else {
+        format!("{big}{big_unit}{small}{small_unit}")
     }
 }
 
@@ -260,4 +267,22 @@ fn table(slos: &[serde_json::Value]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        let h = |s: f64| human(Some(s));
+        assert_eq!(h(30.0 * 86400.0), "30d");
+        assert_eq!(h(2.0 * 86400.0 + 6.0 * 3600.0), "2d6h");
+        assert_eq!(h(5400.0), "1h30m");
+        assert_eq!(h(3600.0), "1h");
+        assert_eq!(h(90.0), "1m30s");
+        assert_eq!(h(45.0), "45s");
+        assert_eq!(h(0.0), "0");
+        assert_eq!(human(None), "-");
+    }
 }
