@@ -7,10 +7,7 @@
 #[allow(unused_imports)]
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,50 +20,16 @@ use support::peers::require_program;
 /// A webhook receiver: answers 200 to every POST and keeps the JSON bodies.
 struct Webhook {
     url: String,
-    received: Arc<Mutex<Vec<Value>>>,
+    received: http::Received,
 }
 
 impl Webhook {
     fn start() -> Webhook {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the webhook");
-        let url = format!(
-            "http://{}/hook",
-            listener.local_addr().expect("webhook address")
-        );
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let r = Arc::clone(&received);
-        thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut reader = BufReader::new(&conn);
-                let mut len = 0usize;
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = line.split_once(':')
-                        && k.eq_ignore_ascii_case("content-length")
-                    {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0u8; len];
-                if reader.read_exact(&mut body).is_ok() {
-                    let v = serde_json::from_slice(&body).unwrap_or_else(|e| {
-                        json!({"unparseable": e.to_string(), "body": String::from_utf8_lossy(&body)})
-                    });
-                    r.lock().expect("webhook log").push(v);
-                }
-                let mut w = &conn;
-                let _ = w.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
-            }
-        });
-        Webhook { url, received }
+        let r = http::JsonRecorder::start();
+        Webhook {
+            url: format!("{}/hook", r.url),
+            received: r.received,
+        }
     }
 
     fn count(&self) -> usize {
@@ -77,7 +40,13 @@ impl Webhook {
     fn wait_for(&self, n: usize, timeout: Duration, cairn: &TestServer) -> Vec<Value> {
         let deadline = Instant::now() + timeout;
         loop {
-            let got = self.received.lock().expect("webhook log").clone();
+            let got: Vec<Value> = self
+                .received
+                .lock()
+                .expect("webhook log")
+                .iter()
+                .map(|(_, body)| body.clone())
+                .collect();
             if got.len() >= n {
                 return got;
             }

@@ -5,62 +5,17 @@
 #[allow(unused_imports)]
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
 use support::TestServer;
-use support::http::urlencode;
+use support::http::{JsonRecorder, Received, urlencode};
 use support::proto::{TimeSeries, labels};
-
-/// What the stand-in Alertmanager received: (path, JSON body) per request.
-type Received = Arc<Mutex<Vec<(String, Value)>>>;
 
 /// An Alertmanager stand-in: answers 200 to every POST and keeps what it received.
 fn alertmanager() -> (String, Received) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let g = Arc::clone(&got);
-    thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { continue };
-            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut reader = BufReader::new(&conn);
-            let mut request_line = String::new();
-            let _ = reader.read_line(&mut request_line);
-            let path = request_line
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_string();
-            let mut len = 0usize;
-            let mut line = String::new();
-            loop {
-                line.clear();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = line.split_once(':')
-                    && k.eq_ignore_ascii_case("content-length")
-                {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; len];
-            if reader.read_exact(&mut body).is_ok() {
-                let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                g.lock().expect("log").push((path, v));
-            }
-            let mut w = &conn;
-            let _ =
-                w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
-    (url, got)
+    let r = JsonRecorder::start();
+    (r.url, r.received)
 }
 
 fn wait_until<T>(what: &str, cairn: &TestServer, mut f: impl FnMut() -> Option<T>) -> T {

@@ -171,6 +171,72 @@ pub(crate) fn urlencode(s: &str) -> String {
     out
 }
 
+/// What a [`JsonRecorder`] received: (path, JSON body) per request.
+pub(crate) type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>;
+
+/// An HTTP server standing in for a webhook or an Alertmanager: answers 200 to every request
+/// and keeps each one's path and JSON body (a body that is not JSON is kept as
+/// `{"unparseable": ..., "body": ...}` so a test failure shows it).
+pub(crate) struct JsonRecorder {
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) url: String,
+    pub(crate) received: Received,
+}
+
+impl JsonRecorder {
+    pub(crate) fn start() -> JsonRecorder {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the recorder");
+        let url = format!(
+            "http://{}",
+            listener.local_addr().expect("recorder address")
+        );
+        let received = Received::default();
+        let r = std::sync::Arc::clone(&received);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(&conn);
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                let mut len = 0usize;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; len];
+                if io::Read::read_exact(&mut reader, &mut body).is_ok() {
+                    let v = serde_json::from_slice(&body).unwrap_or_else(|e| {
+                        serde_json::json!({
+                            "unparseable": e.to_string(),
+                            "body": String::from_utf8_lossy(&body),
+                        })
+                    });
+                    r.lock().expect("recorder log").push((path, v));
+                }
+                let mut w = &conn;
+                let _ = w.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        JsonRecorder { url, received }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

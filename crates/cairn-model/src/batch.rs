@@ -46,6 +46,20 @@ impl MetricType {
         }
     }
 
+    /// The wire enum value, which the WAL stores too.
+    pub fn to_wire(self) -> u8 {
+        match self {
+            MetricType::Unknown => 0,
+            MetricType::Counter => 1,
+            MetricType::Gauge => 2,
+            MetricType::Histogram => 3,
+            MetricType::GaugeHistogram => 4,
+            MetricType::Summary => 5,
+            MetricType::Info => 6,
+            MetricType::StateSet => 7,
+        }
+    }
+
     /// The lowercase name the Prometheus API uses.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -144,20 +144,6 @@ pub struct OwnedMetadata {
     pub unit: String,
 }
 
-/// The wire number of a metric type (the same in both versions).
-pub fn metric_type_to_wire(t: MetricType) -> u64 {
-    match t {
-        MetricType::Unknown => 0,
-        MetricType::Counter => 1,
-        MetricType::Gauge => 2,
-        MetricType::Histogram => 3,
-        MetricType::GaugeHistogram => 4,
-        MetricType::Summary => 5,
-        MetricType::Info => 6,
-        MetricType::StateSet => 7,
-    }
-}
-
 /// Encodes a remote write 1.0 `WriteRequest` (not compressed).
 pub fn encode_v1(series: &[OwnedSeries], metadata: &[OwnedMetadata]) -> Vec<u8> {
     let mut w = Writer::default();
@@ -185,7 +171,7 @@ pub fn encode_v1(series: &[OwnedSeries], metadata: &[OwnedMetadata]) -> Vec<u8> 
     }
     for m in metadata {
         w.message(3, |w| {
-            w.uint(1, metric_type_to_wire(m.metric_type));
+            w.uint(1, u64::from(m.metric_type.to_wire()));
             w.bytes(2, m.metric_family_name.as_bytes());
             w.bytes(4, m.help.as_bytes());
             w.bytes(5, m.unit.as_bytes());
@@ -228,7 +214,7 @@ pub fn encode_v2(series: &[OwnedSeries], metadata_per_series: &[Option<OwnedMeta
             }
             if let Some(Some(m)) = metadata_per_series.get(i) {
                 w.message(5, |w| {
-                    w.uint(1, metric_type_to_wire(m.metric_type));
+                    w.uint(1, u64::from(m.metric_type.to_wire()));
                     w.uint(3, symbols.get(&m.help));
                     w.uint(4, symbols.get(&m.unit));
                 });

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -105,6 +106,18 @@ pub(crate) fn service(state: &AppState) -> Result<&Arc<AlertmanagerService>, AmE
         .ok_or_else(|| AmError::unavailable("the alert manager is starting"))
 }
 
+/// The alert manager as a handler argument: the handler runs only once it exists, and the
+/// request gets [`service`]'s 503 before that.
+pub(crate) struct Am(pub(crate) Arc<AlertmanagerService>);
+
+impl FromRequestParts<Arc<AppState>> for Am {
+    type Rejection = AmError;
+
+    async fn from_request_parts(_: &mut Parts, state: &Arc<AppState>) -> Result<Self, AmError> {
+        service(state).map(|s| Am(Arc::clone(s)))
+    }
+}
+
 /// Alertmanager's time format (`strfmt.DateTime`): RFC 3339, milliseconds, UTC.
 pub(crate) fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -149,11 +162,7 @@ pub(crate) fn bool_param(
 }
 
 /// `GET /status`.
-async fn status(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
-    let svc = match service(&state) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
+async fn status(Am(svc): Am) -> Response {
     axum::Json(json!({
         "cluster": {"status": "disabled", "peers": []},
         "versionInfo": {
@@ -171,11 +180,7 @@ async fn status(axum::extract::State(state): axum::extract::State<Arc<AppState>>
 }
 
 /// `GET /receivers`.
-async fn receivers(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
-    let svc = match service(&state) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
+async fn receivers(Am(svc): Am) -> Response {
     let names: Vec<ReceiverName> = svc
         .dispatcher()
         .config()
@@ -189,13 +194,7 @@ async fn receivers(axum::extract::State(state): axum::extract::State<Arc<AppStat
 }
 
 /// `POST /alertmanager/-/reload`: re-reads the Alertmanager configuration.
-pub(crate) async fn reload(
-    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
-) -> Response {
-    let svc = match service(&state) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
+pub(crate) async fn reload(Am(svc): Am) -> Response {
     match svc.reload() {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => (

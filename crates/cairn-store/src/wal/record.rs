@@ -159,24 +159,11 @@ pub(crate) fn encode_metadata<'a>(
     put_uvarint(buf, entries.len() as u64);
     for (family, m) in entries {
         put_bytes(buf, family.as_bytes());
-        buf.push(metric_type_code(m.metric_type));
+        buf.push(m.metric_type.to_wire());
         put_bytes(buf, m.help.as_bytes());
         put_bytes(buf, m.unit.as_bytes());
     }
     finish(buf, start);
-}
-
-fn metric_type_code(t: MetricType) -> u8 {
-    match t {
-        MetricType::Unknown => 0,
-        MetricType::Counter => 1,
-        MetricType::Gauge => 2,
-        MetricType::Histogram => 3,
-        MetricType::GaugeHistogram => 4,
-        MetricType::Summary => 5,
-        MetricType::Info => 6,
-        MetricType::StateSet => 7,
-    }
 }
 
 struct Cursor<'a> {

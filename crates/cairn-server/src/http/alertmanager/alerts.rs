@@ -1,10 +1,9 @@
 //! `GET/POST /alerts` and `GET /alerts/groups`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cairn_alerting::{Alert, Dispatcher, PostableAlert, matches_all, parse_matchers};
@@ -12,8 +11,7 @@ use cairn_model::{LabelError, Labels, MatchOp, Matcher};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AmError, ReceiverName, bool_param, label_map, query_pairs, service, time};
-use crate::http::AppState;
+use super::{Am, AmError, ReceiverName, bool_param, label_map, query_pairs, time};
 
 /// Alertmanager's `postableAlert`; unknown fields are ignored as go-swagger does.
 #[derive(Deserialize)]
@@ -104,11 +102,7 @@ fn validate(raw: RawPostableAlert) -> Result<PostableAlert, String> {
 
 /// `POST /alerts`: the valid alerts are kept even when others are refused (400 listing
 /// every reason, as Alertmanager does).
-pub(crate) async fn post_alerts(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let svc = match service(&state) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
+pub(crate) async fn post_alerts(Am(svc): Am, body: Bytes) -> Response {
     let raw: Vec<RawPostableAlert> = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return AmError::bad_request(format!("parsing alerts body: {e}")).into_response(),
@@ -224,14 +218,7 @@ fn gettable(
 }
 
 /// `GET /alerts`: alerts not yet resolved, by fingerprint.
-pub(crate) async fn get_alerts(
-    State(state): State<Arc<AppState>>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let svc = match service(&state) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
+pub(crate) async fn get_alerts(Am(svc): Am, RawQuery(q): RawQuery) -> Response {
     let f = match Filter::parse(q.as_deref()) {
         Ok(f) => f,
         Err(e) => return e.into_response(),
@@ -255,14 +242,7 @@ pub(crate) async fn get_alerts(
 
 /// `GET /alerts/groups`: aggregation groups with their alerts; groups left without alerts
 /// by the filters are omitted.
-pub(crate) async fn get_groups(
-    State(state): State<Arc<AppState>>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let svc = match service(&state) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
+pub(crate) async fn get_groups(Am(svc): Am, RawQuery(q): RawQuery) -> Response {
     let f = match Filter::parse(q.as_deref()) {
         Ok(f) => f,
         Err(e) => return e.into_response(),

@@ -1,10 +1,8 @@
 //! `GET/POST /silences` and `GET/DELETE /silence/{id}`. Every change is persisted before
 //! the answer, so an acknowledged silence survives a crash.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cairn_alerting::{Silence, SilenceState, parse_matchers};
@@ -12,9 +10,8 @@ use cairn_model::{MatchOp, Matcher};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AmError, query_pairs, service, time};
+use super::{Am, AmError, query_pairs, time};
 use crate::alertmanager::AlertmanagerService;
-use crate::http::AppState;
 
 /// Alertmanager's `matcher`.
 #[derive(Serialize, Deserialize)]
@@ -115,14 +112,7 @@ async fn persist(svc: &AlertmanagerService) {
 
 /// `GET /silences`: active first (soonest to end first), then pending (soonest to start),
 /// then expired (most recent first), as Alertmanager sorts them.
-pub(crate) async fn get_silences(
-    State(state): State<Arc<AppState>>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let svc = match service(&state) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
+pub(crate) async fn get_silences(Am(svc): Am, RawQuery(q): RawQuery) -> Response {
     let mut filter = Vec::new();
     for (_, f) in query_pairs(q.as_deref())
         .iter()
@@ -159,11 +149,7 @@ pub(crate) async fn get_silences(
 
 /// `POST /silences`: creates a silence, or updates the one named by `id` (in place when
 /// Alertmanager's rules allow, else by expiring it and issuing a new id).
-pub(crate) async fn post_silence(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let svc = match service(&state) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
+pub(crate) async fn post_silence(Am(svc): Am, body: Bytes) -> Response {
     let p: PostableSilence = match serde_json::from_slice(&body) {
         Ok(p) => p,
         Err(e) => {
@@ -210,7 +196,7 @@ pub(crate) async fn post_silence(State(state): State<Arc<AppState>>, body: Bytes
     };
     match svc.silences().set(silence, now) {
         Ok(id) => {
-            persist(svc).await;
+            persist(&svc).await;
             axum::Json(serde_json::json!({ "silenceID": id })).into_response()
         }
         Err(cairn_alerting::Error::SilenceNotFound(id)) => {
@@ -222,14 +208,7 @@ pub(crate) async fn post_silence(State(state): State<Arc<AppState>>, body: Bytes
 }
 
 /// `GET /silence/{id}`: 404 without a body for an unknown id.
-pub(crate) async fn get_silence(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-) -> Response {
-    let svc = match service(&state) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
+pub(crate) async fn get_silence(Am(svc): Am, Path(id): Path<String>) -> Response {
     match svc.silences().get(&id) {
         Some(s) => axum::Json(gettable(s, Utc::now()).2).into_response(),
         None => AmError::not_found(None).into_response(),
@@ -238,17 +217,10 @@ pub(crate) async fn get_silence(
 
 /// `DELETE /silence/{id}`: expires the silence (an active one ends now, a pending one starts
 /// and ends now); 404 for an unknown id.
-pub(crate) async fn delete_silence(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-) -> Response {
-    let svc = match service(&state) {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
-    };
+pub(crate) async fn delete_silence(Am(svc): Am, Path(id): Path<String>) -> Response {
     match svc.silences().expire(&id, now_millis()) {
         Ok(()) => {
-            persist(svc).await;
+            persist(&svc).await;
             StatusCode::OK.into_response()
         }
         Err(cairn_alerting::Error::SilenceNotFound(_)) => AmError::not_found(None).into_response(),
