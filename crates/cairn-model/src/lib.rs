@@ -1,6 +1,7 @@
-//! The shared vocabulary of Cairn: label sets, label matchers, samples, tenants, Prometheus durations, the batch of
-//! series a decoder hands to the storage engine, and the [`Querier`] trait that the storage
-//! engine implements and the query engines consume.
+//! The shared vocabulary of Cairn: label sets, label matchers, samples, tenants, Prometheus
+//! durations, the batch of series a decoder hands to the storage engine, the [`Querier`]
+//! trait that the storage engine implements and the query engines consume, and their log
+//! counterparts: [`LogBatch`] for writes and [`LogQuerier`] for reads.
 //!
 //! Invariants: a [`Labels`] is always sorted by name with unique, non-empty names; its
 //! [`SeriesId`] is the xxh3-64 hash of its canonical encoding (see [`Labels::encoded`]), so the
@@ -9,6 +10,7 @@
 mod batch;
 mod duration;
 mod labels;
+mod logs;
 mod matcher;
 mod query;
 mod sample;
@@ -18,6 +20,10 @@ pub use batch::{ExemplarRef, HistogramRef, MetadataRef, MetricType, SeriesRefs, 
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use labels::{
     LabelError, LabelRef, Labels, LabelsBuilder, METRIC_NAME, SeriesId, encode_refs_into,
+};
+pub use logs::{
+    ChunkEntry, Direction, LogBatch, LogChunk, LogCounts, LogEntry, LogQuerier, LogScan,
+    LogSelectRequest, LogSeriesRequest, LogStatsRequest, LogStream, ScanStats, StreamCounts,
 };
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use query::{
