@@ -2,7 +2,7 @@
 //! it, the storage engine's adapter in `storage.rs` implements it.
 
 use async_trait::async_trait;
-use cairn_model::{Querier, TenantId, WriteBatch};
+use cairn_model::{LogBatch, LogQuerier, Querier, TenantId, WriteBatch};
 
 /// What an append wrote and refused.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,4 +37,53 @@ pub(crate) trait MetricsStore: Querier {
 
     /// Cuts the head into blocks and uploads them now; returns a JSON summary.
     async fn flush(&self) -> Result<serde_json::Value, StoreFailure>;
+}
+
+/// How a refused log entry is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LogRefusalKind {
+    /// The entry itself is wrong (out of order past the window...): 400.
+    BadEntry,
+    /// A new stream over the tenant's stream limit: 429.
+    StreamLimit,
+}
+
+/// A log entry (or whole stream) the store refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LogRefusal {
+    /// Index of the stream in the batch.
+    pub(crate) stream: usize,
+    /// Index of the entry in the stream; `None` for the whole stream.
+    pub(crate) entry: Option<usize>,
+    pub(crate) kind: LogRefusalKind,
+    /// Stable reason (a metric label value).
+    pub(crate) reason: &'static str,
+    /// Loki's message.
+    pub(crate) message: String,
+}
+
+/// What a log append wrote and refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LogsAppended {
+    /// Entries made durable (duplicates not counted).
+    pub(crate) entries: u64,
+    /// Entries equal to stored ones, accepted but not stored twice.
+    pub(crate) duplicates: u64,
+    pub(crate) refused: Vec<LogRefusal>,
+}
+
+/// The log side of the storage engine as the front doors see it.
+#[async_trait]
+pub(crate) trait LogsStore: LogQuerier {
+    /// Appends `batch` for `tenant`, refusing new streams past `max_streams` (0: no limit);
+    /// `Ok` means what was not refused is durable in the WAL.
+    async fn append_logs(
+        &self,
+        tenant: &TenantId,
+        batch: &LogBatch,
+        max_streams: usize,
+    ) -> Result<LogsAppended, StoreFailure>;
+
+    /// The same store as a plain [`LogQuerier`] (for the LogQL engine).
+    fn log_querier(&self) -> &dyn LogQuerier;
 }

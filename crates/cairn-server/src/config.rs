@@ -4,6 +4,7 @@
 
 mod alertmanager;
 mod env;
+mod log_limits;
 mod query;
 mod raw;
 mod rules;
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use raw::{RawConfig, RawLimits, RawSize};
 
 pub use alertmanager::{AlertmanagerConfig, AlertmanagerSource};
+pub use log_limits::LogLimits;
 pub use query::QueryConfig;
 pub use rules::RulesConfig;
 pub use slos::SlosConfig;
@@ -177,6 +179,8 @@ pub struct Limits {
     pub max_series_per_request: usize,
     /// Retention of this tenant; `None` means `storage.retention`.
     pub retention: Option<Duration>,
+    /// `logs:` the limits of log ingestion and log queries.
+    pub logs: LogLimits,
 }
 
 impl Default for Config {
@@ -446,6 +450,7 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
         max_label_value_length: 2048,
         max_series_per_request: 0,
         retention: None,
+        logs: LogLimits::default(),
     };
     let limits = limits(&v, "limits", &builtin, &raw.limits.unwrap_or_default())?;
     let mut overrides = BTreeMap::new();
@@ -527,6 +532,12 @@ fn limits(v: &V<'_>, prefix: &str, base: &Limits, raw: &RawLimits) -> Result<Lim
             )?),
             None => base.retention,
         },
+        logs: log_limits::validate(
+            v,
+            &k("logs"),
+            &base.logs,
+            &raw.logs.clone().unwrap_or_default(),
+        )?,
     };
     if usize::try_from(out.max_decoded_size).is_err() {
         return Err(v.err(&k("max_decoded_size"), "too large for this platform"));

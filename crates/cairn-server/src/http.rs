@@ -28,7 +28,7 @@ use cairn_model::TenantId;
 use prometheus_client::registry::Registry;
 use tokio::sync::Semaphore;
 
-use crate::backend::MetricsStore;
+use crate::backend::{LogsStore, MetricsStore};
 use crate::config::Config;
 use crate::metrics::ServerMetrics;
 pub(crate) use error::{ApiError, Style};
@@ -59,6 +59,14 @@ pub(crate) struct AppState {
     pub(crate) query_slots: slots::QuerySlots,
     /// `cairn_query_*` metrics.
     pub(crate) query_metrics: slots::QueryMetrics,
+    /// The log side of the store, set when the store has opened.
+    pub(crate) logs: OnceLock<Arc<dyn LogsStore>>,
+    /// Per-tenant log ingestion rate limits.
+    pub(crate) log_rate: crate::logs::RateLimiter,
+    /// `cairn_logs_*` front-door metrics.
+    pub(crate) log_metrics: crate::logs::LogMetrics,
+    /// Live tail subscribers.
+    pub(crate) tail: crate::logs::TailHub,
 }
 
 impl AppState {
@@ -69,6 +77,7 @@ impl AppState {
         let slots = config.server.max_inflight_writes;
         let query_metrics = slots::QueryMetrics::register(&mut registry);
         let rule_metrics = cairn_rules::RuleMetrics::register(&mut registry);
+        let log_metrics = crate::logs::LogMetrics::register(&mut registry);
         let query_slots =
             slots::QuerySlots::new(config.query.max_concurrent, config.query.max_queued);
         AppState {
@@ -83,6 +92,35 @@ impl AppState {
             rule_metrics,
             query_slots,
             query_metrics,
+            logs: OnceLock::new(),
+            log_rate: crate::logs::RateLimiter::default(),
+            log_metrics,
+            tail: crate::logs::TailHub::default(),
+        }
+    }
+
+    /// The log store, or 503 while it is still opening.
+    pub(crate) fn logs_store(&self, style: Style) -> Result<&Arc<dyn LogsStore>, ApiError> {
+        self.logs.get().ok_or_else(|| {
+            ApiError::unavailable(
+                "storage is starting (replaying the WAL), retry shortly",
+                style,
+            )
+        })
+    }
+
+    /// The log ingestion pipeline for `tenant` over `store`.
+    pub(crate) fn log_ingest<'a>(
+        &'a self,
+        store: &'a Arc<dyn LogsStore>,
+        tenant: &TenantId,
+    ) -> crate::logs::LogIngest<'a> {
+        crate::logs::LogIngest {
+            store,
+            limits: &self.config.limits_for(tenant).logs,
+            rate: &self.log_rate,
+            metrics: &self.log_metrics,
+            tail: &self.tail,
         }
     }
 

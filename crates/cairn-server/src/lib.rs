@@ -14,13 +14,14 @@ mod backend;
 mod config;
 mod error;
 mod http;
+mod logs;
 mod metrics;
 mod rules;
 mod server;
 mod storage;
 
 pub use config::{
-    AlertmanagerConfig, AlertmanagerSource, Config, Limits, LogFormat, MultitenancyConfig,
+    AlertmanagerConfig, AlertmanagerSource, Config, Limits, LogFormat, LogLimits, MultitenancyConfig,
     ObjectStoreConfig, QueryConfig, RulesConfig, S3Config, ServerConfig, SlosConfig, StorageConfig,
 };
 pub use error::{Error, Result};

@@ -115,4 +115,5 @@ pub(crate) struct RawLimits {
     pub(crate) max_label_value_length: Option<usize>,
     pub(crate) max_series_per_request: Option<usize>,
     pub(crate) retention: Option<String>,
+    pub(crate) logs: Option<super::log_limits::RawLogLimits>,
 }
