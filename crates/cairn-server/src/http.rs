@@ -6,6 +6,7 @@ mod alertmanager;
 mod error;
 mod format_query;
 mod json;
+mod loki;
 mod params;
 mod promql;
 mod query;
