@@ -3,3 +3,4 @@
 //! data source and Logs Drilldown work unchanged.
 
 mod params;
+mod json;
