@@ -15,6 +15,7 @@
 mod chunked;
 mod error;
 mod histogram;
+mod logs;
 mod negotiate;
 mod pb;
 mod read;
@@ -35,6 +36,7 @@ pub use chunked::{
     encode_chunked_read_response,
 };
 pub use error::{Result, WireError};
+pub use logs::*;
 pub use negotiate::{Protocol, negotiate};
 pub use read::{
     Query, ReadHints, ReadRequest, ResponseType, decode_read_request, decode_read_response,
