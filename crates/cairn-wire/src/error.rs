@@ -73,6 +73,12 @@ pub enum WireError {
         /// The limit in force.
         limit: usize,
     },
+    /// A Loki push request carries more streams than the limit allows.
+    #[error("request has more than {limit} streams")]
+    TooManyStreams {
+        /// The limit in force.
+        limit: usize,
+    },
     /// A log request body that does not follow its format; the message says where and why.
     #[error("{0}")]
     InvalidLogBody(String),
@@ -93,7 +99,8 @@ impl WireError {
             | WireError::UnsupportedLogEncoding(_) => 415,
             WireError::TooLarge { .. }
             | WireError::DecompressedTooLarge { .. }
-            | WireError::TooManyEntries { .. } => 413,
+            | WireError::TooManyEntries { .. }
+            | WireError::TooManyStreams { .. } => 413,
             _ => 400,
         }
     }

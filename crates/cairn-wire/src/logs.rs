@@ -5,6 +5,12 @@
 
 mod encoding;
 mod limits;
+mod loki;
+mod selector;
 
 pub use encoding::decode_content_encoding;
 pub use limits::LogDecodeLimits;
+pub use loki::{
+    DEFAULT_DISCOVER_SERVICE_NAME, LokiPush, StreamError, decode_loki_push, discover_service_name,
+    encode_loki_push_proto,
+};
