@@ -4,13 +4,20 @@
 //! [`map_records`] turns into streams as Fluent Bit's `loki` output would.
 
 mod encoding;
+mod fluent;
 mod limits;
 mod loki;
+mod mapping;
+mod msgpack;
 mod selector;
 
 pub use encoding::decode_content_encoding;
+pub use fluent::{
+    FieldValue, FluentHttpFormat, FluentRecord, TimeFormat, TimeKey, decode_fluent_http,
+};
 pub use limits::LogDecodeLimits;
 pub use loki::{
     DEFAULT_DISCOVER_SERVICE_NAME, LokiPush, StreamError, decode_loki_push, discover_service_name,
     encode_loki_push_proto,
 };
+pub use mapping::{DropSingleKey, LineFormat, RecordMapping, RecordMappingConfig, map_records};
