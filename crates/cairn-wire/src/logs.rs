@@ -5,6 +5,7 @@
 
 mod encoding;
 mod fluent;
+mod forward;
 mod limits;
 mod loki;
 mod mapping;
@@ -14,6 +15,10 @@ mod selector;
 pub use encoding::decode_content_encoding;
 pub use fluent::{
     FieldValue, FluentHttpFormat, FluentRecord, TimeFormat, TimeKey, decode_fluent_http,
+};
+pub use forward::{
+    ForwardDecoder, ForwardMessage, ForwardMode, Handshake, HandshakeConfig, Ping, PingVerdict,
+    encode_ack, encode_forward, password_hexdigest, shared_key_hexdigest,
 };
 pub use limits::LogDecodeLimits;
 pub use loki::{
