@@ -10,6 +10,7 @@ mod limits;
 mod loki;
 mod mapping;
 mod msgpack;
+mod otlp;
 mod selector;
 
 pub use encoding::decode_content_encoding;
@@ -26,3 +27,7 @@ pub use loki::{
     encode_loki_push_proto,
 };
 pub use mapping::{DropSingleKey, LineFormat, RecordMapping, RecordMappingConfig, map_records};
+pub use otlp::{
+    DEFAULT_OTLP_INDEX_LABELS, OtlpAttributeAction, OtlpAttributeRule, OtlpLogMapping,
+    decode_otlp_logs, map_otlp_logs,
+};
