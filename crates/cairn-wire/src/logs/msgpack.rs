@@ -67,7 +67,7 @@ pub(crate) fn read_head(buf: &[u8], pos: usize) -> MpResult<(Head, usize)> {
         0xc4 => (Head::Bin(extra(1)? as usize), 2),
         0xc5 => (Head::Bin(extra(2)? as usize), 3),
         0xc6 => (Head::Bin(extra(4)? as usize), 5),
-        0xc7 | 0xc8 | 0xc9 => {
+        0xc7..=0xc9 => {
             let n = 1usize << (m - 0xc7);
             let len = extra(n)? as usize;
             let t = *buf.get(pos + 1 + n).ok_or(MpError::Truncated)? as i8;
@@ -114,10 +114,6 @@ impl<'a> Reader<'a> {
             pos: 0,
             max_depth,
         }
-    }
-
-    pub(crate) fn pos(&self) -> usize {
-        self.pos
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -209,6 +205,7 @@ impl<'a> Reader<'a> {
 
     /// One value as a [`FieldValue`]; strings with invalid UTF-8 get U+FFFD, non-string map
     /// keys are written out as text, extension values keep their payload as bytes.
+    #[cfg(test)]
     pub(crate) fn value(&mut self) -> MpResult<FieldValue> {
         self.value_at(0)
     }
@@ -311,10 +308,8 @@ impl Reader<'_> {
                 Some(ns) => EventTime::Ns(ns),
                 None => return self.invalid(at, format!("time {s} s out of range")),
             },
-            Head::Float(f) if f == -1.0 || f == -2.0 => EventTime::GroupMarker,
-            Head::Float(f) if f == 0.0 => EventTime::Unset,
-            Head::Float(f) => match super::fluent::secs_f64_to_ns(f) {
-                Some(ns) => EventTime::Ns(ns),
+            Head::Float(f) => match float_time(f) {
+                Some(t) => t,
                 None => return self.invalid(at, format!("time {f} s out of range")),
             },
             Head::Ext(0, 8) => {
@@ -335,6 +330,17 @@ impl Reader<'_> {
             }
         };
         Ok(Some(t))
+    }
+}
+
+/// A float time: Fluent Bit's markers are -1.0 and -2.0, zero means unset.
+fn float_time(f: f64) -> Option<EventTime> {
+    if f == -1.0 || f == -2.0 {
+        Some(EventTime::GroupMarker)
+    } else if f == 0.0 {
+        Some(EventTime::Unset)
+    } else {
+        super::fluent::secs_f64_to_ns(f).map(EventTime::Ns)
     }
 }
 
@@ -403,11 +409,6 @@ impl Framer {
                 }
             }
         }
-    }
-
-    /// Bytes of the current value looked at so far.
-    pub(crate) fn scanned(&self) -> usize {
-        self.pos
     }
 }
 
@@ -676,7 +677,6 @@ mod tests {
         for cut in 0..whole.len() {
             let mut f = Framer::default();
             assert_eq!(f.advance(&w.buf[..cut], 8).unwrap(), None, "cut {cut}");
-            assert!(f.scanned() <= cut);
             assert_eq!(
                 f.advance(&w.buf, 8).unwrap(),
                 Some(whole.len()),

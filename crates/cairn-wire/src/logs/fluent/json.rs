@@ -138,13 +138,12 @@ fn record(mut fields: Vec<(String, FieldValue)>, time: &TimeKey) -> FluentRecord
     if let Some(i) = fields
         .iter()
         .position(|(k, v)| k == "__internal__" && matches!(v, FieldValue::Map(_)))
+        && let (_, FieldValue::Map(internal)) = fields.remove(i)
     {
-        if let (_, FieldValue::Map(internal)) = fields.remove(i) {
-            for (k, v) in internal {
-                match (k.as_str(), v) {
-                    ("log_metadata", FieldValue::Map(md)) => rec.metadata.extend(md),
-                    (_, v) => rec.metadata.push((k, v)),
-                }
+        for (k, v) in internal {
+            match (k.as_str(), v) {
+                ("log_metadata", FieldValue::Map(md)) => rec.metadata.extend(md),
+                (_, v) => rec.metadata.push((k, v)),
             }
         }
     }

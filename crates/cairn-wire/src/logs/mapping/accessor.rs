@@ -239,7 +239,7 @@ pub(crate) enum Part {
     Lit(String),
     Field(Accessor),
     Tag,
-    TagPart(usize),
+    TagAt(usize),
 }
 
 /// A value template: literal text with `$accessor`, `$TAG` and `$TAG[n]` in it. As in
@@ -274,7 +274,7 @@ impl Template {
                         .trim()
                         .parse()
                         .map_err(|_| format!("invalid tag part in {s:?}"))?;
-                    parts.push(Part::TagPart(n));
+                    parts.push(Part::TagAt(n));
                     i += 4 + close + 2;
                 } else {
                     parts.push(Part::Tag);
@@ -310,10 +310,6 @@ impl Template {
         })
     }
 
-    pub(crate) fn is_static(&self) -> bool {
-        self.parts.iter().all(|p| matches!(p, Part::Lit(_)))
-    }
-
     /// The text for a record; missing fields render as nothing.
     pub(crate) fn render(&self, fields: &[(String, FieldValue)], tag: Option<&str>) -> String {
         let mut out = String::new();
@@ -326,7 +322,7 @@ impl Template {
                     }
                 }
                 Part::Tag => out.push_str(tag.unwrap_or("")),
-                Part::TagPart(n) => {
+                Part::TagAt(n) => {
                     if let Some(t) = tag {
                         // A tag without dots is its own part 0, as in Fluent Bit.
                         if let Some(part) = t.split('.').nth(*n) {
@@ -435,7 +431,10 @@ mod tests {
                 .render(&r, Some("nodots")),
             "nodots"
         );
-        assert!(Template::parse("static").unwrap().is_static());
+        assert_eq!(
+            Template::parse("static").unwrap().parts,
+            vec![Part::Lit("static".into())]
+        );
         assert_eq!(value_text(&V::Bin(vec![0xde, 0xad])), "dead");
         assert_eq!(
             value_text(&V::Map(vec![("é".into(), V::Int(1))])),

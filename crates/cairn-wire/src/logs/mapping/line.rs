@@ -106,11 +106,9 @@ pub(crate) fn write_json_str(out: &mut String, s: &str, escape_unicode: bool) {
 /// Fluent Bit's float: `%.1f` when the value is a whole number that fits in an `i64`,
 /// `%.16g` otherwise.
 pub(crate) fn write_float(out: &mut String, f: f64) {
-    if f.is_finite()
-        && f.fract() == 0.0
-        && f >= -9.223372036854775808e18
-        && f < 9.223372036854775808e18
-    {
+    // C's `(double)(long long)f == f`: whole numbers in [-2^63, 2^63).
+    let edge = -(i64::MIN as f64);
+    if f.is_finite() && f.fract() == 0.0 && (-edge..edge).contains(&f) {
         let _ = write!(out, "{f:.1}");
     } else {
         out.push_str(&format_g(f, 16));
@@ -240,7 +238,7 @@ mod tests {
             (0.1, "0.1"),
             (1_700_000_000.123456, "1700000000.123456"),
             (1e-5, "1.000000000000000e-05"),
-            (123456789.0123456789, "123456789.0123457"),
+            (1.0 / 3.0, "0.3333333333333333"),
             (1e300, "1.000000000000000e+300"),
             (f64::INFINITY, "inf"),
             (2.0f64.powi(70), "1.180591620717411e+21"),
