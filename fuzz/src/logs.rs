@@ -117,7 +117,8 @@ pub fn forward(data: &[u8]) {
     let whole = run_forward(stream, &[stream.len().max(1)]);
     let sizes = [1 + usize::from(cut % 7), 1 + usize::from(cut / 7 % 13), 64];
     let pieces = run_forward(stream, &sizes);
-    assert_eq!(whole, pieces);
+    // Compared as text: a NaN field is not equal to itself.
+    assert_eq!(format!("{whole:?}"), format!("{pieces:?}"));
 }
 
 fn run_forward(stream: &[u8], sizes: &[usize]) -> Vec<Result<ForwardMessage, String>> {
@@ -160,7 +161,7 @@ pub fn otlp_logs(data: &[u8]) {
             .expect("an encoded request decodes");
         let a = map_otlp_logs(req, &m, 0);
         check_batch(&a);
-        assert_eq!(a, map_otlp_logs(again, &m, 0));
+        assert_eq!(format!("{a:?}"), format!("{:?}", map_otlp_logs(again, &m, 0)));
     }
 }
 
