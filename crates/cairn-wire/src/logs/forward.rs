@@ -102,6 +102,21 @@ impl ForwardDecoder {
             return Ok(None);
         }
         let cap = self.limits.decoded_cap();
+        // Most reads end on a message boundary: decode straight away and learn the length
+        // from the decoder. Only when that fails (a message cut short, or a bad one) does the
+        // resumable framer find the message's end, so a message arriving in many pieces is
+        // scanned once, not once per piece.
+        if self.framer.is_idle()
+            && let Ok((msg, len)) = decode_message(avail, &self.limits)
+        {
+            if len > cap {
+                return Err(self.break_with(format!(
+                    "message of {len} bytes exceeds the limit of {cap} bytes"
+                )));
+            }
+            self.start += len;
+            return Ok(Some(msg));
+        }
         match self.framer.advance(avail, self.limits.depth_cap()) {
             Err(e) => Err(self.break_with(e.describe())),
             Ok(None) if avail.len() > cap => {
@@ -115,7 +130,7 @@ impl ForwardDecoder {
                 let msg = &self.buf[self.start..self.start + len];
                 let out = decode_message(msg, &self.limits);
                 self.start += len;
-                out.map(Some)
+                out.map(|(m, _)| Some(m))
             }
         }
     }
@@ -145,9 +160,15 @@ fn mp(e: MpError) -> WireError {
     WireError::Forward(e.describe())
 }
 
-/// One complete message.
-fn decode_message(msg: &[u8], limits: &LogDecodeLimits) -> Result<ForwardMessage> {
-    let mut r = Reader::new(msg, limits.depth_cap());
+/// The message at the start of `buf` and its length in bytes.
+fn decode_message(buf: &[u8], limits: &LogDecodeLimits) -> Result<(ForwardMessage, usize)> {
+    let mut r = Reader::new(buf, limits.depth_cap());
+    let m = decode_one(&mut r, limits)?;
+    Ok((m, r.pos()))
+}
+
+/// Reads one message, every element of it included.
+fn decode_one(r: &mut Reader<'_>, limits: &LogDecodeLimits) -> Result<ForwardMessage> {
     let n = match r.head().map_err(mp)? {
         Head::Nil => return Ok(ForwardMessage::Heartbeat),
         Head::Array(n) => n,
@@ -164,31 +185,29 @@ fn decode_message(msg: &[u8], limits: &LogDecodeLimits) -> Result<ForwardMessage
     };
     let tag = super::loki::lossy(tag);
     if tag == "PING" && n == 6 {
-        return handshake::read_ping(&mut r).map(ForwardMessage::Ping);
+        return handshake::read_ping(r).map(ForwardMessage::Ping);
     }
     match r.peek().map_err(mp)? {
         Head::Array(_) => {
-            // Forward mode: the options after the entries decide how to read them.
-            let entries_at = r.clone();
-            r.skip().map_err(mp)?;
-            let opts = read_options(&mut r, n > 2)?;
+            // Forward mode.
+            let Head::Array(count) = r.head().map_err(mp)? else {
+                return fwd("entries are not an array");
+            };
+            limits.check_entries(count)?;
+            let mut records = Vec::with_capacity(count);
+            for i in 0..count {
+                if let Some(rec) = read_entry(r, i, Some(&tag)).map_err(to_forward)? {
+                    records.push(rec);
+                }
+            }
+            let opts = read_options(r, n > 2)?;
+            skip_rest(r, n, 3)?;
             if let Some(reason) = opts.ignored() {
                 return Ok(ForwardMessage::Ignored {
                     tag,
                     reason,
                     chunk: opts.chunk,
                 });
-            }
-            let mut e = entries_at;
-            let Head::Array(count) = e.head().map_err(mp)? else {
-                return fwd("entries are not an array");
-            };
-            limits.check_entries(count)?;
-            let mut records = Vec::with_capacity(count);
-            for i in 0..count {
-                if let Some(rec) = read_entry(&mut e, i, Some(&tag)).map_err(to_forward)? {
-                    records.push(rec);
-                }
             }
             Ok(ForwardMessage::Events {
                 tag,
@@ -198,7 +217,8 @@ fn decode_message(msg: &[u8], limits: &LogDecodeLimits) -> Result<ForwardMessage
         }
         Head::Str(_) | Head::Bin(_) => {
             let packed = r.bytes().map_err(mp)?.unwrap_or_default();
-            let opts = read_options(&mut r, n > 2)?;
+            let opts = read_options(r, n > 2)?;
+            skip_rest(r, n, 3)?;
             if let Some(reason) = opts.ignored() {
                 return Ok(ForwardMessage::Ignored {
                     tag,
@@ -239,7 +259,8 @@ fn decode_message(msg: &[u8], limits: &LogDecodeLimits) -> Result<ForwardMessage
                 let h = r.peek().map_err(mp)?;
                 return fwd(format!("record is {}, expected a map", describe(h)));
             };
-            let opts = read_options(&mut r, n > 3)?;
+            let opts = read_options(r, n > 3)?;
+            skip_rest(r, n, 4)?;
             if let Some(reason) = opts.ignored() {
                 return Ok(ForwardMessage::Ignored {
                     tag,
@@ -267,6 +288,14 @@ fn decode_message(msg: &[u8], limits: &LogDecodeLimits) -> Result<ForwardMessage
             })
         }
     }
+}
+
+/// Skips the elements of an `n`-element message past the `read` ones (senders may add some).
+fn skip_rest(r: &mut Reader<'_>, n: usize, read: usize) -> Result<()> {
+    for _ in read.min(n)..n {
+        r.skip().map_err(mp)?;
+    }
+    Ok(())
 }
 
 /// Entry errors of the shared chunk decoder, reported as forward protocol errors.

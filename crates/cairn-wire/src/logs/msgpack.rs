@@ -44,6 +44,7 @@ fn be(b: &[u8]) -> u64 {
 }
 
 /// Reads the header at `pos`: the head and the header's length in bytes.
+#[inline(always)]
 pub(crate) fn read_head(buf: &[u8], pos: usize) -> MpResult<(Head, usize)> {
     let Some(&m) = buf.get(pos) else {
         return Err(MpError::Truncated);
@@ -116,6 +117,10 @@ impl<'a> Reader<'a> {
         }
     }
 
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
@@ -130,6 +135,7 @@ impl<'a> Reader<'a> {
 
     /// The next header, with array and map counts checked against the bytes left (every
     /// element takes at least one byte) so that no caller allocates for a lie.
+    #[inline]
     pub(crate) fn head(&mut self) -> MpResult<Head> {
         let at = self.pos;
         let (h, n) = read_head(self.buf, self.pos)?;
@@ -355,6 +361,11 @@ pub(crate) struct Framer {
 }
 
 impl Framer {
+    /// True when no partly scanned value is pending.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.pos == 0 && self.open.is_empty()
+    }
+
     /// Given the bytes from the value's start, returns its length once complete.
     pub(crate) fn advance(&mut self, buf: &[u8], max_depth: usize) -> MpResult<Option<usize>> {
         loop {

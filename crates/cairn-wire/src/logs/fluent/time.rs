@@ -53,10 +53,50 @@ impl TimeFormat {
 /// float: Fluent Bit prints `%.16g`, so `1700000000.123456` comes back as exactly
 /// `...123456000` ns rather than the binary float's `...123456001`.
 pub(crate) fn secs_f64_to_ns(f: f64) -> Option<i64> {
-    if !f.is_finite() {
+    use std::fmt::Write as _;
+    // i64 nanoseconds end in 2262: larger values cannot be stored, tiny ones round to 0.
+    if !f.is_finite() || f.abs() >= 1e11 {
         return None;
     }
-    parse_decimal_secs(&format!("{f}"))
+    if f.abs() < 1e-10 {
+        return Some(0);
+    }
+    // The shortest decimal fits in a small stack buffer in this range: no allocation per
+    // record.
+    let mut buf = StackStr::default();
+    write!(buf, "{f}").ok()?;
+    parse_decimal_secs(buf.as_str())
+}
+
+/// A fixed buffer for formatting a float without allocating.
+struct StackStr {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl Default for StackStr {
+    fn default() -> Self {
+        StackStr {
+            buf: [0; 48],
+            len: 0,
+        }
+    }
+}
+
+impl StackStr {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 /// `[-]digits[.digits]` seconds to nanoseconds, rounding past the ninth decimal.
