@@ -63,7 +63,10 @@ fn entry() -> impl Strategy<Value = LogEntry> {
         })
 }
 
-fn streams() -> impl Strategy<Value = Vec<(Vec<(String, String)>, Vec<LogEntry>)>> {
+/// Streams as (label pairs, entries).
+type Streams = Vec<(Vec<(String, String)>, Vec<LogEntry>)>;
+
+fn streams() -> impl Strategy<Value = Streams> {
     prop::collection::vec((labels(), prop::collection::vec(entry(), 0..4)), 0..4)
 }
 
