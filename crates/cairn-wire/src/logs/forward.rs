@@ -117,7 +117,12 @@ impl ForwardDecoder {
             self.start += len;
             return Ok(Some(msg));
         }
-        match self.framer.advance(avail, self.limits.depth_cap()) {
+        // Record depth is counted from the record; the envelope (message, entries, entry,
+        // [time, metadata] header) adds up to four levels above it.
+        match self
+            .framer
+            .advance(avail, self.limits.depth_cap() + ENVELOPE_DEPTH)
+        {
             Err(e) => Err(self.break_with(e.describe())),
             Ok(None) if avail.len() > cap => {
                 Err(self.break_with(format!("message larger than the limit of {cap} bytes")))
@@ -151,6 +156,9 @@ impl ForwardDecoder {
         e
     }
 }
+
+/// Nesting of the forward envelope above a record's metadata map.
+const ENVELOPE_DEPTH: usize = 4;
 
 fn fwd<T>(why: impl Into<String>) -> Result<T> {
     Err(WireError::Forward(why.into()))

@@ -406,3 +406,44 @@ fn shared_key_handshake() {
     let anon = Ping::for_client("client-1", b"0123456789abcdef", &nonce, "secret", None);
     assert!(!users.check_ping(&anon).accepted);
 }
+
+/// Found by fuzzing: the framer counted depth from the message while records count it from
+/// the record, so a deep record decoded whole but broke the stream when cut in pieces.
+#[test]
+fn depth_limits_agree_whole_and_in_pieces() {
+    let limits = LogDecodeLimits {
+        max_depth: 3,
+        ..LogDecodeLimits::default()
+    };
+    let nest = |levels: usize| {
+        let mut v = V::Null;
+        for _ in 0..levels {
+            v = V::Map(vec![("k".into(), v)]);
+        }
+        v
+    };
+    for (levels, ok) in [(2, true), (3, false)] {
+        let rec = FluentRecord {
+            ts_ns: Some(1),
+            metadata: vec![("m".into(), nest(levels))],
+            fields: vec![("f".into(), nest(levels))],
+            ..Default::default()
+        };
+        let msg = encode_forward("t", &[rec], ForwardMode::Forward, None);
+        let mut whole = ForwardDecoder::new(limits);
+        whole.feed(&msg);
+        let a = whole.next_message();
+        let mut pieces = ForwardDecoder::new(limits);
+        let mut b = Ok(None);
+        for byte in &msg {
+            pieces.feed(std::slice::from_ref(byte));
+            b = pieces.next_message();
+            if !matches!(b, Ok(None)) {
+                break;
+            }
+        }
+        assert_eq!(format!("{a:?}"), format!("{b:?}"), "{levels} levels");
+        assert_eq!(a.is_ok(), ok, "{levels} levels: {a:?}");
+        assert_eq!(whole.is_broken(), pieces.is_broken());
+    }
+}
