@@ -2,6 +2,12 @@
 //! `fuzz_targets/` and the stable `replay` binary. Each one panics only on a real bug: a
 //! decoder panicking, or accepting input into an inconsistent batch.
 
+mod logs;
+
+pub use logs::{
+    content_encoding, fluent_http, forward, loki_push_json, loki_push_proto, otlp_logs,
+};
+
 use cairn_model::WriteBatch;
 use cairn_wire::{
     DecodeLimits, DecodeReport, decode_chunked_read_response, decode_read_request, decode_v1,
@@ -15,11 +21,17 @@ const MAX_DECODED: usize = 32 << 20;
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name, for the replay binary.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 10] = [
     ("remote_write_v1", remote_write_v1),
     ("remote_write_v2", remote_write_v2),
     ("remote_read", remote_read),
     ("snappy", snappy),
+    ("loki_push_json", loki_push_json),
+    ("loki_push_proto", loki_push_proto),
+    ("fluent_http", fluent_http),
+    ("forward", forward),
+    ("otlp_logs", otlp_logs),
+    ("content_encoding", content_encoding),
 ];
 
 /// Limits small enough that fuzzed inputs reach the limit checks.

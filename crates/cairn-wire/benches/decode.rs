@@ -1,6 +1,7 @@
 //! Decode throughput of remote write 1.0 and 2.0 requests shaped like Prometheus' own (2000
-//! series of 10 labels, one sample each, after snappy), without a benchmark framework:
-//! `cargo bench -p cairn-wire`.
+//! series of 10 labels, one sample each, after snappy), and of the log decoders on 10 000
+//! lines of about 200 bytes (Loki push protobuf and JSON, Fluent Bit json and msgpack, the
+//! forward protocol), without a benchmark framework: `cargo bench -p cairn-wire`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -58,7 +59,11 @@ fn bench(name: &str, compressed: &[u8], decode: impl for<'a> Fn(&'a [u8], &mut W
     );
 }
 
+#[path = "decode/logs.rs"]
+mod logs;
+
 fn main() {
+    logs::run();
     let series = request();
     let limits = DecodeLimits::default();
     let v1 = snappy_compress(&encode_v1(&series, &[]));

@@ -49,16 +49,64 @@ pub enum WireError {
     /// A remote read matcher whose regular expression does not compile.
     #[error(transparent)]
     Matcher(#[from] MatcherError),
+    /// A log request's Content-Encoding is not one the log decoders speak (Loki's words).
+    #[error("Content-Encoding {0:?} not supported")]
+    UnsupportedLogEncoding(String),
+    /// A compressed log body is corrupt.
+    #[error("invalid {encoding} body: {reason}")]
+    Decompress {
+        /// The encoding being undone (`gzip`, `deflate`, `zstd`).
+        encoding: &'static str,
+        /// What the decompressor said.
+        reason: String,
+    },
+    /// Decompressing a body (or a forward message's packed entries) went past the cap; the
+    /// decompressor stopped there.
+    #[error("decompressed body exceeds the limit of {limit} bytes")]
+    DecompressedTooLarge {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A log request carries more entries than the limit allows.
+    #[error("request has more than {limit} log entries")]
+    TooManyEntries {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A Loki push request carries more streams than the limit allows.
+    #[error("request has more than {limit} streams")]
+    TooManyStreams {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A log request body that does not follow its format; the message says where and why.
+    #[error("{0}")]
+    InvalidLogBody(String),
+    /// A forward protocol message that does not follow the protocol.
+    #[error("forward protocol: {0}")]
+    Forward(String),
+    /// A log mapping (Fluent Bit record mapping, OTLP attribute rules) that cannot be built.
+    #[error("invalid log mapping: {0}")]
+    InvalidMapping(String),
 }
 
 impl WireError {
     /// The HTTP status a server answers with for this error (415, 413 or 400).
     pub fn http_status(&self) -> u16 {
         match self {
-            WireError::UnsupportedMediaType(_) | WireError::UnsupportedEncoding(_) => 415,
-            WireError::TooLarge { .. } => 413,
+            WireError::UnsupportedMediaType(_)
+            | WireError::UnsupportedEncoding(_)
+            | WireError::UnsupportedLogEncoding(_) => 415,
+            WireError::TooLarge { .. }
+            | WireError::DecompressedTooLarge { .. }
+            | WireError::TooManyEntries { .. }
+            | WireError::TooManyStreams { .. } => 413,
             _ => 400,
         }
+    }
+
+    pub(crate) fn log_body(reason: impl Into<String>) -> Self {
+        WireError::InvalidLogBody(reason.into())
     }
 
     pub(crate) fn protobuf(context: &'static str, reason: impl Into<String>) -> Self {

@@ -4,6 +4,15 @@
 //! responses, STREAMED_XOR_CHUNKS frames). [`encode`] builds requests for tests, fuzz seeds
 //! and the load generator.
 //!
+//! Logs: [`decode_content_encoding`] undoes gzip, deflate and zstd with the output capped
+//! while decompressing; [`decode_loki_push`] reads Loki push requests (JSON and snappy
+//! protobuf) into a [`cairn_model::LogBatch`], reporting unreadable streams with Loki's
+//! messages; [`decode_fluent_http`] reads Fluent Bit's `http` output formats and
+//! [`ForwardDecoder`] the forward protocol (with [`Handshake`] for shared keys) into
+//! [`FluentRecord`]s, which [`map_records`] turns into streams as Fluent Bit's `loki` output
+//! would; [`decode_otlp_logs`] and [`map_otlp_logs`] map OTLP logs as Loki does. Every log
+//! decoder bounds its work with [`LogDecodeLimits`].
+//!
 //! Invariants: no decoder panics on any input, and remote write decoding allocates nothing per
 //! label or sample: labels are `&str` slices of the decompressed body, checked as UTF-8, kept
 //! in the batch's arenas. An unreadable body is a [`WireError`] and leaves the batch empty; a
@@ -15,6 +24,7 @@
 mod chunked;
 mod error;
 mod histogram;
+mod logs;
 mod negotiate;
 mod pb;
 mod read;
@@ -35,6 +45,7 @@ pub use chunked::{
     encode_chunked_read_response,
 };
 pub use error::{Result, WireError};
+pub use logs::*;
 pub use negotiate::{Protocol, negotiate};
 pub use read::{
     Query, ReadHints, ReadRequest, ResponseType, decode_read_request, decode_read_response,

@@ -75,6 +75,7 @@ fn main() -> std::io::Result<()> {
         }],
         accepted_response_types: vec![ResponseType::Samples],
     });
+    let logs = log_seeds();
     let seeds: [(&str, Vec<Vec<u8>>); 4] = [
         ("remote_write_v1", vec![v1.clone(), Vec::new()]),
         ("remote_write_v2", vec![v2.clone(), Vec::new()]),
@@ -88,7 +89,7 @@ fn main() -> std::io::Result<()> {
             ],
         ),
     ];
-    for (target, inputs) in seeds {
+    for (target, inputs) in seeds.into_iter().chain(logs) {
         let dir = root.join(target);
         std::fs::create_dir_all(&dir)?;
         for (i, data) in inputs.iter().enumerate() {
@@ -97,4 +98,127 @@ fn main() -> std::io::Result<()> {
         println!("{}: {} seeds", dir.display(), inputs.len());
     }
     Ok(())
+}
+
+/// Seeds for the log decoders, built with cairn-wire's encoders.
+fn log_seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
+    use cairn_model::LogEntry;
+    use cairn_wire::{FieldValue, FluentRecord, ForwardMode, Handshake, HandshakeConfig, Ping};
+
+    let entry = LogEntry {
+        ts_ns: 1_700_000_000_123_456_789,
+        line: "GET /index.html 200".into(),
+        metadata: vec![("trace_id".into(), "0af7651916cd43dd".into())],
+    };
+    let proto = cairn_wire::encode_loki_push_proto(&[
+        (
+            r#"{app="web", env="prod"}"#.into(),
+            vec![entry.clone(), entry],
+        ),
+        (r#"{ab""#.into(), vec![]),
+    ]);
+    let mut raw_proto = Vec::new();
+    cairn_wire::decompress_snappy(&proto, 1 << 20, &mut raw_proto)
+        .expect("own encoding decompresses");
+    let json = br#"{"streams":[{"stream":{"app":"web"},"values":[["1700000000000000000","line",{"k":"v"}],["1","x"]]},{"stream":{"a.b":"c"},"values":[]}]}"#.to_vec();
+    let record = |i: i64| FluentRecord {
+        ts_ns: Some(1_700_000_000_000_000_000 + i),
+        tag: None,
+        metadata: vec![("m".into(), FieldValue::Int(i))],
+        fields: vec![
+            ("log".into(), FieldValue::Str(format!("line {i}"))),
+            (
+                "kubernetes".into(),
+                FieldValue::Map(vec![
+                    ("namespace_name".into(), FieldValue::Str("prod".into())),
+                    (
+                        "labels".into(),
+                        FieldValue::Map(vec![("app".into(), FieldValue::Str("shop".into()))]),
+                    ),
+                ]),
+            ),
+        ],
+    };
+    let records: Vec<FluentRecord> = (0..3).map(record).collect();
+    let mut forward = Vec::new();
+    for mode in [
+        ForwardMode::Message,
+        ForwardMode::Forward,
+        ForwardMode::PackedForward,
+        ForwardMode::CompressedPackedForward,
+    ] {
+        forward.push(
+            [
+                vec![3u8],
+                cairn_wire::encode_forward("app.log", &records, mode, Some("chunk-1")),
+            ]
+            .concat(),
+        );
+    }
+    let hs = Handshake::new(
+        HandshakeConfig {
+            shared_key: "k".into(),
+            self_hostname: "h".into(),
+            users: vec![],
+        },
+        [1; 16],
+        [2; 16],
+    );
+    let ping = Ping::for_client("client", b"salt", hs.nonce(), "k", None);
+    forward.push([vec![0u8], ping.encode(), vec![0xc0]].concat());
+    // A packed forward message's entries are a Fluent Bit chunk: the msgpack format's body.
+    let packed = cairn_wire::encode_forward("t", &records, ForwardMode::PackedForward, None);
+    let chunk_start = packed
+        .iter()
+        .position(|&b| b == 0xc4 || b == 0xc5)
+        .map_or(0, |p| p + 2);
+    let chunk = packed[chunk_start..].to_vec();
+    let fluent = vec![
+        [vec![0u8], br#"[{"date":1700000000.123457,"log":"hello","kubernetes":{"namespace_name":"prod"}}]"#.to_vec()].concat(),
+        [vec![1u8], b"{\"date\":1700000000.5,\"log\":\"a\"}\n{\"date\":1.0,\"log\":\"b\"}\n".to_vec()].concat(),
+        [vec![2u8], br#"{"date":"2023-11-14T22:13:20.123456Z","log":"a"}{"log":"b"}"#.to_vec()].concat(),
+        [vec![3u8], chunk].concat(),
+        [vec![4u8], b"{\"version\":\"1.1\",\"short_message\":\"hi\",\"_k\":1,\"timestamp\":1700000000.123}\n".to_vec()].concat(),
+    ];
+    let otlp = br#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},"scopeLogs":[{"scope":{"name":"lib"},"logRecords":[{"timeUnixNano":"1544712660300000000","severityNumber":10,"traceId":"5B8EFFF798038103D269B633813FC60C","body":{"kvlistValue":{"values":[{"key":"a","value":{"intValue":"1"}}]}},"attributes":[{"key":"k","value":{"arrayValue":{"values":[{"doubleValue":1.5}]}}}]}]}]}]}"#.to_vec();
+    let text = b"hello hello hello hello".repeat(20);
+    let mut gz = flate2_free_gzip(&text);
+    gz.insert(0, 0);
+    vec![
+        ("loki_push_json", vec![json]),
+        ("loki_push_proto", vec![raw_proto]),
+        ("fluent_http", fluent),
+        ("forward", forward),
+        ("otlp_logs", vec![otlp]),
+        ("content_encoding", vec![gz, [vec![3u8], text].concat()]),
+    ]
+}
+
+/// A gzip member holding `data` in one stored (uncompressed) deflate block, so the seeds
+/// need no compression library: header, block, CRC-32 and length.
+fn flate2_free_gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let n = data.len() as u16;
+    out.push(1);
+    out.extend(n.to_le_bytes());
+    out.extend((!n).to_le_bytes());
+    out.extend(data);
+    out.extend(crc32(data).to_le_bytes());
+    out.extend((data.len() as u32).to_le_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xedb8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
 }
