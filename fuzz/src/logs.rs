@@ -5,7 +5,7 @@ use cairn_model::LogBatch;
 use cairn_wire::{
     FluentHttpFormat, ForwardDecoder, ForwardMessage, LogDecodeLimits, OtlpLogMapping,
     RecordMapping, RecordMappingConfig, TimeFormat, TimeKey, WireError, decode_content_encoding,
-    decode_fluent_http, decode_loki_push, decode_otlp_logs, map_otlp_logs, map_records,
+    decode_fluent_http, decode_loki_push, decode_loki_push_legacy, decode_otlp_logs, map_otlp_logs, map_records,
     snappy_compress,
 };
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -42,6 +42,13 @@ pub fn loki_push_json(data: &[u8]) {
             assert!(p.batch.streams.iter().all(|s| !s.labels.is_empty()));
             let total = p.batch.streams.len() + p.errors.len();
             assert!(p.errors.iter().all(|e| e.stream < total));
+            if limits.max_entries != 0 {
+                assert!(p.batch.num_entries() <= limits.max_entries);
+            }
+        }
+        // The same bytes as the legacy `/api/prom/push` body.
+        if let Ok(p) = decode_loki_push_legacy(data, &limits) {
+            check_batch(&p.batch);
             if limits.max_entries != 0 {
                 assert!(p.batch.num_entries() <= limits.max_entries);
             }

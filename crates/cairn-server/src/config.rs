@@ -5,6 +5,7 @@
 mod alertmanager;
 mod env;
 mod log_limits;
+mod logs;
 mod query;
 mod raw;
 mod rules;
@@ -23,6 +24,7 @@ use raw::{RawConfig, RawLimits, RawSize};
 
 pub use alertmanager::{AlertmanagerConfig, AlertmanagerSource};
 pub use log_limits::LogLimits;
+pub use logs::{FluentBitConfig, ForwardConfig, LogsConfig};
 pub use query::QueryConfig;
 pub use rules::RulesConfig;
 pub use slos::SlosConfig;
@@ -50,6 +52,8 @@ pub struct Config {
     pub rules: RulesConfig,
     /// `slos:` SLO files compiled into rule groups.
     pub slos: SlosConfig,
+    /// `logs:` how Fluent Bit, forward and OTLP records become streams.
+    pub logs: LogsConfig,
 }
 
 /// `server:` section.
@@ -67,6 +71,14 @@ pub struct ServerConfig {
     /// Most write requests handled at once; more are shed with 429 (`max_inflight_writes`,
     /// default 64).
     pub max_inflight_writes: usize,
+    /// Fluentd forward protocol listener (`forward_listen`, default `0.0.0.0:24224`; empty:
+    /// off).
+    pub forward_listen: Option<SocketAddr>,
+    /// OTLP/gRPC listener (`otlp_grpc_listen`, default `0.0.0.0:4317`; empty: off).
+    pub otlp_grpc_listen: Option<SocketAddr>,
+    /// OTLP/HTTP listener (`otlp_http_listen`, default `0.0.0.0:4318`; empty: off). OTLP/HTTP
+    /// is also served on `listen`.
+    pub otlp_http_listen: Option<SocketAddr>,
 }
 
 /// Log output format.
@@ -319,7 +331,37 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
             format!("invalid log level {log_level:?}: {e}"),
         )
     })?;
+    let optional_listen =
+        |key: &str, raw: Option<&String>, default: &str| -> Result<Option<SocketAddr>> {
+            let text = raw.map_or(default, String::as_str).trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse().map(Some).map_err(|_| {
+                v.err(
+                    key,
+                    format!(
+                        "invalid listen address {text:?}: expected IP:PORT, or empty to turn it off"
+                    ),
+                )
+            })
+        };
     let server = ServerConfig {
+        forward_listen: optional_listen(
+            "server.forward_listen",
+            s.forward_listen.as_ref(),
+            "0.0.0.0:24224",
+        )?,
+        otlp_grpc_listen: optional_listen(
+            "server.otlp_grpc_listen",
+            s.otlp_grpc_listen.as_ref(),
+            "0.0.0.0:4317",
+        )?,
+        otlp_http_listen: optional_listen(
+            "server.otlp_http_listen",
+            s.otlp_http_listen.as_ref(),
+            "0.0.0.0:4318",
+        )?,
         listen,
         log_format,
         log_level,
@@ -463,6 +505,7 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
     let query = query::validate(&v, raw.query)?;
     let rules = rules::validate(&v, raw.rules, file)?;
     let slos = slos::validate(&v, raw.slos, file)?;
+    let logs = logs::validate(&v, raw.logs)?;
     Ok(Config {
         server,
         storage,
@@ -473,6 +516,7 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
         query,
         rules,
         slos,
+        logs,
     })
 }
 

@@ -98,14 +98,17 @@ pub(crate) struct PushAnswer {
     pub(crate) message: String,
     /// Entries made durable.
     pub(crate) written: u64,
+    /// Entries refused (by validation, the rate limit or the store).
+    pub(crate) rejected: u64,
 }
 
 impl PushAnswer {
-    fn new(status: StatusCode, message: impl Into<String>, written: u64) -> Self {
+    fn new(status: StatusCode, message: impl Into<String>, written: u64, rejected: u64) -> Self {
         PushAnswer {
             status,
             message: message.into(),
             written,
+            rejected,
         }
     }
 
@@ -140,11 +143,12 @@ impl LogIngest<'_> {
             self.metrics.discarded(reason, d.entries, d.bytes);
         }
         let invalid = (!v.errors.is_empty()).then(|| group_errors(&v.errors));
+        let invalid_entries: u64 = v.discarded.iter().map(|(_, d)| d.entries).sum();
         let batch = v.batch;
         if batch.streams.is_empty() {
             return match invalid {
-                Some(m) => PushAnswer::new(StatusCode::BAD_REQUEST, m, 0),
-                None => PushAnswer::new(StatusCode::NO_CONTENT, "", 0),
+                Some(m) => PushAnswer::new(StatusCode::BAD_REQUEST, m, 0, invalid_entries),
+                None => PushAnswer::new(StatusCode::NO_CONTENT, "", 0, 0),
             };
         }
         let (entries, bytes) = (batch.num_entries() as u64, batch.num_bytes() as u64);
@@ -164,6 +168,7 @@ impl LogIngest<'_> {
                     limits.ingestion_rate
                 ),
                 0,
+                entries + invalid_entries,
             );
         }
         let out = match self
@@ -173,9 +178,21 @@ impl LogIngest<'_> {
         {
             Ok(o) => o,
             Err(f) if f.transient => {
-                return PushAnswer::new(StatusCode::SERVICE_UNAVAILABLE, f.message, 0);
+                return PushAnswer::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    f.message,
+                    0,
+                    entries + invalid_entries,
+                );
             }
-            Err(f) => return PushAnswer::new(StatusCode::INTERNAL_SERVER_ERROR, f.message, 0),
+            Err(f) => {
+                return PushAnswer::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    f.message,
+                    0,
+                    entries + invalid_entries,
+                );
+            }
         };
         self.tail.publish(tenant, &batch, &out.refused);
         let mut errors = v.errors;
@@ -189,14 +206,31 @@ impl LogIngest<'_> {
             }
         }
         let written = out.entries;
+        let refused: u64 = out
+            .refused
+            .iter()
+            .map(|r| match r.entry {
+                Some(_) => 1,
+                None => batch
+                    .streams
+                    .get(r.stream)
+                    .map_or(0, |s| s.entries.len() as u64),
+            })
+            .sum();
+        let rejected = invalid_entries + refused;
         if let Some(m) = stream_limit {
             // Loki names one stream only: which one hit the limit says little.
-            return PushAnswer::new(StatusCode::TOO_MANY_REQUESTS, m, written);
+            return PushAnswer::new(StatusCode::TOO_MANY_REQUESTS, m, written, rejected);
         }
         if errors.is_empty() {
-            PushAnswer::new(StatusCode::NO_CONTENT, "", written)
+            PushAnswer::new(StatusCode::NO_CONTENT, "", written, 0)
         } else {
-            PushAnswer::new(StatusCode::BAD_REQUEST, group_errors(&errors), written)
+            PushAnswer::new(
+                StatusCode::BAD_REQUEST,
+                group_errors(&errors),
+                written,
+                rejected,
+            )
         }
     }
 }

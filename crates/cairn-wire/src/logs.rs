@@ -34,8 +34,8 @@ pub use forward::{
 };
 pub use limits::LogDecodeLimits;
 pub use loki::{
-    DEFAULT_DISCOVER_SERVICE_NAME, LokiPush, StreamError, decode_loki_push, discover_service_name,
-    encode_loki_push_proto,
+    DEFAULT_DISCOVER_SERVICE_NAME, LokiPush, StreamError, decode_loki_push,
+    decode_loki_push_legacy, discover_service_name, encode_loki_push_proto,
 };
 pub use mapping::{DropSingleKey, LineFormat, RecordMapping, RecordMappingConfig, map_records};
 pub use otlp::{

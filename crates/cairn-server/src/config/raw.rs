@@ -25,6 +25,7 @@ pub(crate) struct RawConfig {
     pub(crate) query: Option<super::query::RawQuery>,
     pub(crate) rules: Option<super::rules::RawRules>,
     pub(crate) slos: Option<super::slos::RawSlos>,
+    pub(crate) logs: Option<super::logs::RawLogs>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -35,6 +36,9 @@ pub(crate) struct RawServer {
     pub(crate) log_level: Option<String>,
     pub(crate) shutdown_timeout: Option<String>,
     pub(crate) max_inflight_writes: Option<usize>,
+    pub(crate) forward_listen: Option<String>,
+    pub(crate) otlp_grpc_listen: Option<String>,
+    pub(crate) otlp_http_listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

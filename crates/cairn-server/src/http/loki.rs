@@ -2,5 +2,9 @@
 //! Drilldown endpoints and live tail, answered as Loki answers them so that Grafana's Loki
 //! data source and Logs Drilldown work unchanged.
 
-mod params;
 mod json;
+mod params;
+mod push;
+
+pub(crate) use params::now_ns;
+pub(crate) use push::answer;

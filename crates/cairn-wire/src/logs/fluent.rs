@@ -10,7 +10,7 @@ use super::msgpack::{EventTime, Reader};
 use crate::error::{Result, WireError};
 
 pub use time::TimeFormat;
-pub(crate) use time::secs_f64_to_ns;
+pub(crate) use time::{parse_datetime, secs_f64_to_ns};
 
 /// A value of a record field, as msgpack and JSON have them.
 ///

@@ -7,6 +7,7 @@
 //! fails the whole request.
 
 mod json;
+mod legacy;
 mod proto;
 
 use cairn_model::{Labels, LogBatch, LogEntry, LogStream};
@@ -58,6 +59,11 @@ pub fn decode_loki_push(
     } else {
         proto::decode(body, limits)
     }
+}
+
+/// Decodes the legacy JSON body of `/api/prom/push` (see `legacy.rs` for its shape).
+pub fn decode_loki_push_legacy(body: &[u8], limits: &LogDecodeLimits) -> Result<LokiPush> {
+    legacy::decode(body, limits)
 }
 
 /// Loki's service name discovery labels (`discover_service_name` default): when a stream has

@@ -102,7 +102,11 @@ pub(crate) fn query_response(
     if !warnings.is_empty() {
         j.raw(",").key("warnings").strs(warnings);
     }
-    j.raw(",").key("data").raw("{").key("resultType").str(result_type);
+    j.raw(",")
+        .key("data")
+        .raw("{")
+        .key("resultType")
+        .str(result_type);
     if categorize {
         j.raw(",").key("encodingFlags").strs(&[CATEGORIZE_LABELS]);
     }
@@ -115,7 +119,13 @@ pub(crate) fn query_response(
 /// `{"status":"success","data":<data>}`, Loki's envelope for labels, values and series.
 pub(crate) fn data_response(data: &str) -> String {
     let mut j = Json::new();
-    j.raw("{").key("status").str("success").raw(",").key("data").raw(data).raw("}");
+    j.raw("{")
+        .key("status")
+        .str("success")
+        .raw(",")
+        .key("data")
+        .raw(data)
+        .raw("}");
     j.finish()
 }
 

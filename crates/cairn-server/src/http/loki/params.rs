@@ -113,12 +113,7 @@ fn positive_u32(value: Option<&str>, default: u32, name: &str) -> Result<u32, St
     if v <= 0 {
         return Err("limit must be a positive value".into());
     }
-    u32::try_from(v).map_err(|_| {
-        format!(
-            "{name} value {v} is out of range [0, {}]",
-            u32::MAX
-        )
-    })
+    u32::try_from(v).map_err(|_| format!("{name} value {v} is out of range [0, {}]", u32::MAX))
 }
 
 /// `limit` (default 100).
@@ -150,8 +145,11 @@ pub(crate) fn bounds(p: &Params, now: i64) -> Result<(i64, i64), String> {
     let end = parse_timestamp(p.get("end").unwrap_or(""), now)
         .map_err(|e| format!("could not parse 'end' parameter: {e}"))?;
     let end_or_now = end.min(now);
-    let start = parse_timestamp(p.get("start").unwrap_or(""), end_or_now.saturating_sub(since))
-        .map_err(|e| format!("could not parse 'start' parameter: {e}"))?;
+    let start = parse_timestamp(
+        p.get("start").unwrap_or(""),
+        end_or_now.saturating_sub(since),
+    )
+    .map_err(|e| format!("could not parse 'start' parameter: {e}"))?;
     Ok((start, end))
 }
 
@@ -242,7 +240,10 @@ pub(crate) fn target_labels(p: &Params) -> Vec<String> {
 
 /// `limit` (or the older `field_limit`) of `/detected_fields`, default 1000.
 pub(crate) fn fields_limit(p: &Params) -> Result<u32, String> {
-    let v = p.get("limit").filter(|s| !s.is_empty()).or(p.get("field_limit"));
+    let v = p
+        .get("limit")
+        .filter(|s| !s.is_empty())
+        .or(p.get("field_limit"));
     positive_u32(v, DEFAULT_FIELDS_LIMIT, "limit")
 }
 
@@ -304,7 +305,10 @@ mod tests {
         assert_eq!((r.limit, r.direction), (100, Direction::Backward));
         // The default step cuts an hour into 250: 14 s.
         assert_eq!(range(&p(&[]), NOW).unwrap().step_ns, 14_000_000_000);
-        assert_eq!(range(&p(&[("step", "0.5")]), NOW).unwrap().step_ns, 500_000_000);
+        assert_eq!(
+            range(&p(&[("step", "0.5")]), NOW).unwrap().step_ns,
+            500_000_000
+        );
         assert_eq!(
             range(&p(&[("start", "1700000001"), ("end", "1700000000")]), NOW).unwrap_err(),
             "end timestamp must not be before or equal to start time"
@@ -317,8 +321,16 @@ mod tests {
             range(&p(&[("direction", "sideways")]), NOW).unwrap_err(),
             "invalid direction 'sideways'"
         );
-        assert!(range(&p(&[("step", "-1")]), NOW).unwrap_err().starts_with("zero or negative"));
-        assert!(range(&p(&[("step", "0.1")]), NOW).unwrap_err().starts_with("exceeded maximum"));
+        assert!(
+            range(&p(&[("step", "-1")]), NOW)
+                .unwrap_err()
+                .starts_with("zero or negative")
+        );
+        assert!(
+            range(&p(&[("step", "0.1")]), NOW)
+                .unwrap_err()
+                .starts_with("exceeded maximum")
+        );
         assert_eq!(
             range(&p(&[("interval", "-1s")]), NOW).unwrap_err(),
             r#"cannot parse "-1s" to a valid duration"#
@@ -328,7 +340,9 @@ mod tests {
             "interval must be >= 0"
         );
         assert_eq!(
-            range(&p(&[("direction", "FORWARD")]), NOW).unwrap().direction,
+            range(&p(&[("direction", "FORWARD")]), NOW)
+                .unwrap()
+                .direction,
             Direction::Forward
         );
     }
@@ -338,7 +352,10 @@ mod tests {
         assert_eq!(volume_limit(&p(&[("limit", "0")])), Ok(100));
         assert!(volume_aggregate_by(&p(&[("aggregateBy", "labels")])).unwrap());
         assert!(volume_aggregate_by(&p(&[("aggregateBy", "x")])).is_err());
-        assert_eq!(target_labels(&p(&[("targetLabels", "a,b")])), vec!["a", "b"]);
+        assert_eq!(
+            target_labels(&p(&[("targetLabels", "a,b")])),
+            vec!["a", "b"]
+        );
         assert!(target_labels(&p(&[])).is_empty());
         assert_eq!(fields_limit(&p(&[("field_limit", "5")])), Ok(5));
         assert_eq!(fields_limit(&p(&[])), Ok(1000));
