@@ -42,3 +42,6 @@ pub const QUERY_APP: &str = "checkout";
 pub const JSON_NAMESPACE: &str = "shop";
 /// A namespace whose every container logs logfmt.
 pub const LOGFMT_NAMESPACE: &str = "platform";
+
+#[cfg(test)]
+mod tests;

@@ -92,7 +92,10 @@ mod tests {
         for _ in 0..100_000 {
             hits[r.index(10) as usize] += 1;
         }
-        assert!(hits.iter().all(|&h| (9_500..10_500).contains(&h)), "{hits:?}");
+        assert!(
+            hits.iter().all(|&h| (9_500..10_500).contains(&h)),
+            "{hits:?}"
+        );
         assert_eq!(r.index(0), 0);
     }
 }

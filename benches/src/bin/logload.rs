@@ -6,8 +6,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::bail;
 use cairn_benches::{
-    Corpus, CorpusSpec, Format, LogLoadConfig, NEEDLE, NEEDLE_ONE_IN, PushFormat, Target,
-    cpu_seconds, run_logs,
+    Corpus, CorpusSpec, Format, LineCache, LogLoadConfig, NEEDLE, NEEDLE_ONE_IN, PushFormat,
+    Target, cpu_seconds, run_logs,
 };
 use clap::Parser;
 
@@ -68,6 +68,9 @@ struct Args {
     /// Print the plan (streams by format, expected lines) and exit.
     #[arg(long)]
     plan_only: bool,
+    /// Print this many lines of one stream of each container kind, and exit.
+    #[arg(long, default_value_t = 0)]
+    sample: usize,
 }
 
 /// Unix seconds, milliseconds or nanoseconds to nanoseconds.
@@ -142,6 +145,28 @@ async fn main() -> anyhow::Result<()> {
         by_format[2].0,
         by_format[2].1,
     );
+    if args.sample > 0 {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cache = LineCache::default();
+        let mut buf = Vec::new();
+        for (i, s) in corpus.streams().iter().enumerate() {
+            let kind = (s.label("namespace"), s.label("container"));
+            if !seen.insert(kind) {
+                continue;
+            }
+            println!("{}", s.selector);
+            let mut c = corpus.cursor(i);
+            for _ in 0..args.sample {
+                if !corpus.advance(&mut c) {
+                    break;
+                }
+                buf.clear();
+                corpus.write(&mut c, &mut cache, &mut buf);
+                println!("  {} {}", c.ts_ns, String::from_utf8_lossy(&buf));
+            }
+        }
+        return Ok(());
+    }
     if args.plan_only {
         // Streams and expected raw share per workload.
         let mut apps: std::collections::BTreeMap<(String, String), (usize, f64)> =

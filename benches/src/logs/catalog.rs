@@ -195,7 +195,7 @@ pub(crate) enum Writer {
 }
 
 /// The wire format family of a writer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// nginx access and error logs.
     Nginx,

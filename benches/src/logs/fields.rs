@@ -25,10 +25,23 @@ pub(crate) fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
 }
 
 /// Log-uniform in `[0, n)`: rank k is drawn with probability about 1/k (Zipf's law with
-/// exponent 1), the popularity curve of users, products and client addresses.
+/// exponent 1), the popularity curve of search terms, pages and counts.
 pub(crate) fn zipf(rng: &mut Rng, n: u64) -> u64 {
-    let x = ((n as f64 + 1.0).ln() * rng.f64()).exp() - 1.0;
+    skewed(rng, n, 1)
+}
+
+/// Zipf's law with its head flattened: rank k with probability about 1/(k + k0). With k0
+/// of a few hundred no single user or product dominates, yet the popular ones recur.
+pub(crate) fn skewed(rng: &mut Rng, n: u64, k0: u64) -> u64 {
+    let k0 = k0.max(1) as f64;
+    let x = k0 * (((n as f64 + k0) / k0).ln() * rng.f64()).exp() - k0;
     (x as u64).min(n.saturating_sub(1))
+}
+
+/// Maps popularity rank `rank` of `n` to an id in `[0, n)` scattered over the range, so that
+/// popular ids do not all sit at the bottom (`n` must not be a multiple of the prime).
+fn scatter(rank: u64, n: u64) -> u64 {
+    ((u128::from(rank) * 2_654_435_761) % u128::from(n.max(1))) as u64
 }
 
 /// Acklam's rational approximation of the standard normal quantile (relative error below
@@ -124,7 +137,7 @@ const PUBLIC_OCTETS: [u8; 32] = [
 /// A client address: 300k distinct addresses per cluster, a few of them (NATs, bots) very
 /// frequent.
 pub(crate) fn push_client_ip(out: &mut Vec<u8>, rng: &mut Rng, salt: u64) {
-    let idx = zipf(rng, 300_000);
+    let idx = skewed(rng, 300_000, 4);
     let h = mix(idx ^ salt.rotate_left(17));
     push_u64(out, u64::from(PUBLIC_OCTETS[(h % 32) as usize]));
     for shift in [8, 16, 24] {
@@ -148,7 +161,10 @@ pub(crate) fn push_pod_ip(out: &mut Vec<u8>, cluster: u32, key: u64, pool: u64) 
 /// `u_<n>`: two million users, skewed.
 pub(crate) fn push_user_id(out: &mut Vec<u8>, rng: &mut Rng) {
     out.extend_from_slice(b"u_");
-    push_u64(out, 100_000 + zipf(rng, 2_000_000));
+    push_u64(
+        out,
+        100_000 + scatter(skewed(rng, 2_000_000, 300), 2_000_000),
+    );
 }
 
 /// A W3C trace id (32 hex).
@@ -193,7 +209,7 @@ pub(crate) fn push_order_id(out: &mut Vec<u8>, rng: &mut Rng) {
 /// `SKU-<6 digits>`: 60k products, skewed.
 pub(crate) fn push_sku(out: &mut Vec<u8>, rng: &mut Rng) {
     out.extend_from_slice(b"SKU-");
-    push_u64_pad(out, 100_000 + zipf(rng, 60_000), 6);
+    push_u64_pad(out, 100_000 + scatter(skewed(rng, 60_000, 30), 60_000), 6);
 }
 
 /// An amount in cents, log-normal around 49.90.
@@ -300,7 +316,7 @@ pub(crate) fn push_path(out: &mut Vec<u8>, rng: &mut Rng, template: &str) {
 
 fn push_placeholder(out: &mut Vec<u8>, rng: &mut Rng, name: &[u8]) {
     match name {
-        b"id" => push_u64(out, 1_000 + zipf(rng, 200_000)),
+        b"id" => push_u64(out, 1_000 + scatter(skewed(rng, 200_000, 30), 200_000)),
         b"user" => push_user_id(out, rng),
         b"order" => push_order_id(out, rng),
         b"sku" => push_sku(out, rng),
@@ -349,6 +365,22 @@ mod tests {
         assert!((below - 0.95).abs() < 0.003, "P(Z < 1.645) = {below}");
         assert!((normal_quantile(0.975) - 1.959_964).abs() < 1e-5);
         assert!((normal_quantile(0.001) + 3.090_232).abs() < 1e-5);
+    }
+
+    #[test]
+    fn skew_flattens_the_head_and_scatter_is_a_permutation() {
+        let mut r = Rng::new(6);
+        let n = 2_000_000;
+        let draws: Vec<u64> = (0..100_000).map(|_| skewed(&mut r, n, 300)).collect();
+        assert!(draws.iter().all(|&x| x < n));
+        let top = draws.iter().filter(|&&x| x == 0).count() as f64 / 1e5;
+        // ln(301/300) / ln(2000300/300) = 0.00038.
+        assert!(top < 0.001, "rank 0 share {top}");
+        let head = draws.iter().filter(|&&x| x < 3_000).count() as f64 / 1e5;
+        // ln(3300/300) / ln(2000300/300) = 0.27.
+        assert!((head - 0.27).abs() < 0.02, "top 3000 share {head}");
+        let ids: std::collections::HashSet<u64> = (0..60_000).map(|k| scatter(k, 60_000)).collect();
+        assert_eq!(ids.len(), 60_000);
     }
 
     #[test]

@@ -105,12 +105,13 @@ impl PushBatch {
                 if nanos != 0 {
                     ts_len += 1 + varint_len(nanos);
                 }
-                let entry_len = 1
-                    + varint_len(ts_len as u64)
-                    + ts_len
-                    + 1
-                    + varint_len(line.len() as u64)
-                    + line.len();
+                // proto3 leaves empty fields out, as Go's and prost's encoders do.
+                let line_len = if line.is_empty() {
+                    0
+                } else {
+                    1 + varint_len(line.len() as u64) + line.len()
+                };
+                let entry_len = 1 + varint_len(ts_len as u64) + ts_len + line_len;
                 buf.push(0x12); // StreamAdapter.entries, length-delimited
                 varint(buf, entry_len as u64);
                 buf.push(0x0a); // EntryAdapter.timestamp
@@ -123,9 +124,11 @@ impl PushBatch {
                     buf.push(0x10); // Timestamp.nanos
                     varint(buf, nanos);
                 }
-                buf.push(0x12); // EntryAdapter.line
-                varint(buf, line.len() as u64);
-                buf.extend_from_slice(line);
+                if !line.is_empty() {
+                    buf.push(0x12); // EntryAdapter.line
+                    varint(buf, line.len() as u64);
+                    buf.extend_from_slice(line);
+                }
             }
             PushFormat::Json => {
                 if !buf.is_empty() {

@@ -510,7 +510,7 @@ pub(super) const PROMETHEUS: Service = Service {
         e(Info, "write block", &[Block, DurationMs], 120),
         e(Info, "Compaction completed", &[Block, DurationMs], 60),
         e(Info, "Deleting obsolete block", &[Block], 40),
-        e(Warn, "Append error", &[Target, Count], 400),
+        e(Warn, "Append error", &[Target, Count], 80),
         err(
             "Error on ingesting samples that are too old or are too far into the future",
             &[Target, Count],

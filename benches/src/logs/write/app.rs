@@ -515,7 +515,7 @@ fn write_event(style: AppStyle, svc: &Service, ev: &Event, sink: &mut Sink<'_>, 
                 sink.open("cache_key");
                 sink.out.extend_from_slice(svc.logger.as_bytes());
                 sink.out.push(b':');
-                push_u64(sink.out, zipf(rng, 500_000));
+                push_u64(sink.out, crate::logs::fields::skewed(rng, 500_000, 50));
                 sink.close();
             }
             F::Query => {
@@ -562,9 +562,17 @@ fn write_event(style: AppStyle, svc: &Service, ev: &Event, sink: &mut Sink<'_>, 
                     sink.out.extend_from_slice(b":9090/metrics");
                     sink.close();
                 }
-                "context" | "alertmanager" => {
-                    sink.str("datasource", pick(rng, DATASOURCES).as_bytes())
+                "alertmanager" => {
+                    sink.str(
+                        "receiver",
+                        pick(rng, &["team-shop", "team-platform", "oncall"]).as_bytes(),
+                    );
+                    sink.str(
+                        "integration",
+                        pick(rng, &["slack", "pagerduty", "webhook"]).as_bytes(),
+                    );
                 }
+                "context" => sink.str("datasource", pick(rng, DATASOURCES).as_bytes()),
                 _ => sink.str("upstream", pick(rng, UPSTREAMS).as_bytes()),
             },
         }

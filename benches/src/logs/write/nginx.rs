@@ -48,7 +48,12 @@ pub(super) fn write_ingress(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) {
     if req.status == 503 && rng.chance(0.5) {
         out.extend_from_slice(b"- - - - ");
     } else {
-        let port = route.upstream.rsplit('-').next().unwrap_or("80");
+        let port = route
+            .upstream
+            .rsplit('-')
+            .next()
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or("8080");
         push_pod_ip(
             out,
             ctx.source.cluster,
