@@ -44,4 +44,6 @@ pub const JSON_NAMESPACE: &str = "shop";
 pub const LOGFMT_NAMESPACE: &str = "platform";
 
 #[cfg(test)]
+mod testproto;
+#[cfg(test)]
 mod tests;

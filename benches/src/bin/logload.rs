@@ -87,7 +87,8 @@ fn to_ns(t: i64) -> i64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if !(args.gigabytes > 0.0) || !(args.hours > 0.0) {
+    if args.gigabytes.is_nan() || args.gigabytes <= 0.0 || args.hours.is_nan() || args.hours <= 0.0
+    {
         bail!("--gigabytes and --hours must be positive");
     }
     if args.clusters == 0 || args.clusters > 6 {

@@ -60,7 +60,7 @@ impl Corpus {
         // Mean line size per writer, measured on calm traffic; rates are then set so that
         // the expected bytes of all lines is the target.
         let mut means: Vec<(usize, f64)> = Vec::new();
-        let mut mean_of = vec![0.0; corpus.streams.len()];
+        let mut mean_of = Vec::with_capacity(corpus.streams.len());
         for i in 0..corpus.streams.len() {
             let key = writer_key(&corpus.streams[i]);
             let mean = match means.iter().find(|(k, _)| *k == key) {
@@ -71,7 +71,7 @@ impl Corpus {
                     m
                 }
             };
-            mean_of[i] = mean;
+            mean_of.push(mean);
         }
         let total: f64 = plan.weight_integral.iter().sum();
         let scale = if total > 0.0 {

@@ -149,7 +149,7 @@ pub(crate) fn push_client_ip(out: &mut Vec<u8>, rng: &mut Rng, salt: u64) {
 /// A pod address in cluster `cluster`'s pod network (`10.<16 + cluster>.x.y`), one of `pool`
 /// addresses chosen by `key`.
 pub(crate) fn push_pod_ip(out: &mut Vec<u8>, cluster: u32, key: u64, pool: u64) {
-    let h = mix(key % pool.max(1) ^ 0x51ed);
+    let h = mix((key % pool.max(1)) ^ 0x51ed);
     out.extend_from_slice(b"10.");
     push_u64(out, u64::from(16 + cluster));
     out.push(b'.');

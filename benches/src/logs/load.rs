@@ -262,10 +262,11 @@ fn generate(
             let c = &mut cursors[slot as usize];
             line.clear();
             corpus.write(c, &mut cache, &mut line);
-            if !batch.is_empty() && batch.line_bytes() + line.len() as u64 > config.batch_bytes {
-                if !send(&mut batch, &mut body) {
-                    return;
-                }
+            if !batch.is_empty()
+                && batch.line_bytes() + line.len() as u64 > config.batch_bytes
+                && !send(&mut batch, &mut body)
+            {
+                return;
             }
             batch.push(slot as usize, ts, &line);
             if corpus.advance(c) {
@@ -435,3 +436,6 @@ pub async fn run_logs(
     }
     Ok(counters.snapshot(started.elapsed()))
 }
+
+#[cfg(test)]
+mod tests;

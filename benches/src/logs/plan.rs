@@ -391,12 +391,12 @@ pub(crate) fn lay_out(spec: &CorpusSpec) -> Plan {
                     let first = ((birth - spec.start_ns) / STEP_NS) as usize;
                     let last = (((death - spec.start_ns) + STEP_NS - 1) / STEP_NS) as usize;
                     let mut integral = 0.0;
-                    for s in first..last.min(steps) {
+                    for (s, rate) in per_pod.iter().enumerate().take(last.min(steps)).skip(first) {
                         let s0 = spec.start_ns + s as i64 * STEP_NS;
                         let lo_ns = s0.max(birth);
                         let hi_ns = (s0 + STEP_NS).min(death);
                         if hi_ns > lo_ns {
-                            integral += per_pod[s] * (hi_ns - lo_ns) as f64 / 1e9;
+                            integral += rate * (hi_ns - lo_ns) as f64 / 1e9;
                         }
                     }
                     weight_integral.push(integral * jitter * c.weight);

@@ -6,51 +6,7 @@ use super::*;
 use crate::logs::corpus::Corpus;
 use crate::logs::plan::CorpusSpec;
 
-#[derive(Clone, PartialEq, prost::Message)]
-struct PushRequest {
-    #[prost(message, repeated, tag = "1")]
-    streams: Vec<StreamAdapter>,
-    #[prost(string, tag = "2")]
-    format: String,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct StreamAdapter {
-    #[prost(string, tag = "1")]
-    labels: String,
-    #[prost(message, repeated, tag = "2")]
-    entries: Vec<EntryAdapter>,
-    #[prost(uint64, tag = "3")]
-    hash: u64,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct LabelPairAdapter {
-    #[prost(string, tag = "1")]
-    name: String,
-    #[prost(string, tag = "2")]
-    value: String,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct EntryAdapter {
-    #[prost(message, optional, tag = "1")]
-    timestamp: Option<Timestamp>,
-    #[prost(string, tag = "2")]
-    line: String,
-    #[prost(message, repeated, tag = "3")]
-    structured_metadata: Vec<LabelPairAdapter>,
-    #[prost(message, repeated, tag = "4")]
-    parsed: Vec<LabelPairAdapter>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Timestamp {
-    #[prost(int64, tag = "1")]
-    seconds: i64,
-    #[prost(int32, tag = "2")]
-    nanos: i32,
-}
+use crate::logs::testproto::PushRequest;
 
 fn streams() -> Vec<crate::logs::plan::StreamPlan> {
     Corpus::new(CorpusSpec {
