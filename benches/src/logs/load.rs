@@ -9,8 +9,6 @@
 //! `max_skew_slices` slices ahead of the slowest acknowledged one, so the data arrives
 //! roughly in time order across streams too, as from live agents.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -82,6 +80,7 @@ pub struct LogLoadReport {
 }
 
 const MAX_ERRORS: usize = 20;
+const SECOND: i64 = 1_000_000_000;
 
 #[derive(Default)]
 struct Counters {
@@ -193,7 +192,10 @@ fn slice_ns(corpus: &Corpus, config: &LogLoadConfig) -> i64 {
     (ns as i64).clamp(60_000_000_000, window)
 }
 
-/// Generates one agent's batches: its streams merged by timestamp, slice by slice.
+/// Generates one agent's batches, slice by slice and within a slice second by second: each
+/// second, every stream of the agent adds the lines it wrote in that second, as a tailing
+/// agent ships what its files gained. A stream's lines stay in order; across streams a batch
+/// is ordered to the second.
 fn generate(
     corpus: &Corpus,
     streams: Vec<u32>,
@@ -205,12 +207,12 @@ fn generate(
 ) {
     let spec = *corpus.spec();
     let mut cursors: Vec<_> = streams.iter().map(|&s| corpus.cursor(s as usize)).collect();
-    let mut heap = BinaryHeap::with_capacity(cursors.len());
-    for (slot, c) in cursors.iter_mut().enumerate() {
-        if corpus.advance(c) {
-            heap.push(Reverse((c.ts_ns, slot as u32)));
-        }
-    }
+    // Next line's time per stream (i64::MAX when done), kept apart from the cursors so that
+    // the per-second sweep reads one small array.
+    let mut next: Vec<i64> = cursors
+        .iter_mut()
+        .map(|c| if corpus.advance(c) { c.ts_ns } else { i64::MAX })
+        .collect();
     let mut batch = PushBatch::new(config.format, streams);
     let mut line = Vec::with_capacity(8192);
     let mut cache = LineCache::default();
@@ -254,24 +256,28 @@ fn generate(
             return;
         }
         let slice_end = (spec.start_ns + (k as i64 + 1) * slice).min(spec.end_ns);
-        while let Some(&Reverse((ts, slot))) = heap.peek() {
-            if ts >= slice_end {
-                break;
+        let mut tick = (spec.start_ns + k as i64 * slice).div_euclid(SECOND) * SECOND;
+        while tick < slice_end {
+            let tick_end = (tick + SECOND).min(slice_end);
+            for slot in 0..next.len() {
+                if next[slot] >= tick_end {
+                    continue;
+                }
+                let c = &mut cursors[slot];
+                while next[slot] < tick_end {
+                    line.clear();
+                    corpus.write(c, &mut cache, &mut line);
+                    if !batch.is_empty()
+                        && batch.line_bytes() + line.len() as u64 > config.batch_bytes
+                        && !send(&mut batch, &mut body)
+                    {
+                        return;
+                    }
+                    batch.push(slot, c.ts_ns, &line);
+                    next[slot] = if corpus.advance(c) { c.ts_ns } else { i64::MAX };
+                }
             }
-            heap.pop();
-            let c = &mut cursors[slot as usize];
-            line.clear();
-            corpus.write(c, &mut cache, &mut line);
-            if !batch.is_empty()
-                && batch.line_bytes() + line.len() as u64 > config.batch_bytes
-                && !send(&mut batch, &mut body)
-            {
-                return;
-            }
-            batch.push(slot as usize, ts, &line);
-            if corpus.advance(c) {
-                heap.push(Reverse((c.ts_ns, slot)));
-            }
+            tick = tick_end;
         }
         if !batch.is_empty() && !send(&mut batch, &mut body) {
             return;
