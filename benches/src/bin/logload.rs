@@ -184,6 +184,15 @@ async fn main() -> anyhow::Result<()> {
         for ((ns, c), (n, lines)) in apps {
             println!("  {ns}/{c}: {n} streams, {lines:.0} lines");
         }
+        for frac in [0.0, 0.25, 0.5, 0.75] {
+            let t = spec.start_ns + ((spec.end_ns - spec.start_ns) as f64 * frac) as i64;
+            let alive = corpus
+                .streams()
+                .iter()
+                .filter(|s| s.birth_ns <= t && t < s.death_ns)
+                .count();
+            println!("  streams alive at {t}: {alive}");
+        }
         return Ok(());
     }
     let n_streams = corpus.streams().len();
