@@ -633,7 +633,8 @@ fn write_error_json(style: AppStyle, ev: &Event, sink: &mut Sink<'_>) {
                 b"Error"
             };
             inner.str("type", ty);
-            inner.str("message", err);
+            // Node prints `TypeError: <message>`; the message itself has no prefix.
+            inner.str("message", err.strip_prefix(b"TypeError: ").unwrap_or(err));
             let mut text = Vec::new();
             if !err.starts_with(b"TypeError") {
                 text.extend_from_slice(b"Error: ");
