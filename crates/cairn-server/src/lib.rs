@@ -21,8 +21,9 @@ mod server;
 mod storage;
 
 pub use config::{
-    AlertmanagerConfig, AlertmanagerSource, Config, Limits, LogFormat, LogLimits, MultitenancyConfig,
-    ObjectStoreConfig, QueryConfig, RulesConfig, S3Config, ServerConfig, SlosConfig, StorageConfig,
+    AlertmanagerConfig, AlertmanagerSource, Config, Limits, LogFormat, LogLimits,
+    MultitenancyConfig, ObjectStoreConfig, QueryConfig, RulesConfig, S3Config, ServerConfig,
+    SlosConfig, StorageConfig,
 };
 pub use error::{Error, Result};
 pub use rules::load_rules;

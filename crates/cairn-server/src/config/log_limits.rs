@@ -291,7 +291,10 @@ mod tests {
         assert_eq!(l.max_line_size, 256_000);
         assert_eq!(l.max_label_names_per_series, 15);
         assert_eq!(l.reject_old_samples_max_age.as_secs(), 7 * 86400);
-        assert_eq!(l.discover_service_name.first().map(String::as_str), Some("service"));
+        assert_eq!(
+            l.discover_service_name.first().map(String::as_str),
+            Some("service")
+        );
         assert_eq!(l.max_query_length.as_secs(), 721 * 3600);
     }
 

@@ -131,7 +131,11 @@ fn keyword(line: &str) -> &'static str {
 fn bounded_find(s: &str, word: &str) -> Option<usize> {
     let b = s.as_bytes();
     let left_ok = |i: usize| {
-        i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'[' | b'(' | b'{' | b'"' | b'\'' | b'=' | b'|')
+        i == 0
+            || matches!(
+                b[i - 1],
+                b' ' | b'\t' | b'\n' | b'[' | b'(' | b'{' | b'"' | b'\'' | b'=' | b'|'
+            )
     };
     let right_ok = |i: usize| {
         i >= b.len()
@@ -381,7 +385,11 @@ impl JsonScan<'_> {
         match self.peek().ok_or(())? {
             b'"' => self.string().map(|_| ()),
             b'{' | b'[' => {
-                let close = if self.peek() == Some(b'{') { b'}' } else { b']' };
+                let close = if self.peek() == Some(b'{') {
+                    b'}'
+                } else {
+                    b']'
+                };
                 self.i += 1;
                 loop {
                     self.ws();

@@ -65,7 +65,10 @@ mod tests {
         assert!(l.allow(&a, 600, 100, 1000, t0));
         assert!(l.allow(&a, 400, 100, 1000, t0));
         assert!(!l.allow(&a, 1, 100, 1000, t0), "the burst is used up");
-        assert!(l.allow(&b, 1000, 100, 1000, t0), "another tenant has its own bucket");
+        assert!(
+            l.allow(&b, 1000, 100, 1000, t0),
+            "another tenant has its own bucket"
+        );
         // Half a second later 50 bytes are back, not more.
         let t1 = t0 + Duration::from_millis(500);
         assert!(!l.allow(&a, 60, 100, 1000, t1));

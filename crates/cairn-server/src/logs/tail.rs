@@ -67,17 +67,18 @@ impl TailHub {
 fn without(batch: &LogBatch, refused: &[LogRefusal]) -> LogBatch {
     let mut out = LogBatch::default();
     for (si, s) in batch.streams.iter().enumerate() {
-        if refused
-            .iter()
-            .any(|r| r.stream == si && r.entry.is_none())
-        {
+        if refused.iter().any(|r| r.stream == si && r.entry.is_none()) {
             continue;
         }
         let entries: Vec<_> = s
             .entries
             .iter()
             .enumerate()
-            .filter(|(ei, _)| !refused.iter().any(|r| r.stream == si && r.entry == Some(*ei)))
+            .filter(|(ei, _)| {
+                !refused
+                    .iter()
+                    .any(|r| r.stream == si && r.entry == Some(*ei))
+            })
             .map(|(_, e)| e.clone())
             .collect();
         if !entries.is_empty() {
@@ -92,7 +93,7 @@ fn without(batch: &LogBatch, refused: &[LogRefusal]) -> LogBatch {
 
 #[cfg(test)]
 mod tests {
-    use cairn_model::{LogEntry, Labels};
+    use cairn_model::{Labels, LogEntry};
 
     use super::*;
     use crate::backend::LogRefusalKind;

@@ -247,7 +247,8 @@ fn check_entry(
             ));
         }
         let n = e.metadata.len();
-        if l.max_structured_metadata_entries_count != 0 && n > l.max_structured_metadata_entries_count
+        if l.max_structured_metadata_entries_count != 0
+            && n > l.max_structured_metadata_entries_count
         {
             return Err((
                 reason::METADATA_TOO_MANY,
@@ -377,7 +378,10 @@ mod tests {
             vec![("detected_level".to_string(), "warn".to_string())]
         );
         let v = validate(one(&[("foo", "bar")], "x"), &LogLimits::default(), NOW);
-        assert_eq!(v.batch.streams[0].labels.get(SERVICE_NAME), Some("unknown_service"));
+        assert_eq!(
+            v.batch.streams[0].labels.get(SERVICE_NAME),
+            Some("unknown_service")
+        );
         let no = LogLimits {
             discover_service_name: vec![],
             discover_log_levels: false,
