@@ -67,6 +67,8 @@ pub struct Response {
     pub status: StatusCode,
     /// The body.
     pub body: Bytes,
+    /// `Retry-After` in seconds, when the server sent one.
+    pub retry_after: Option<Duration>,
 }
 
 impl Connection {
@@ -128,13 +130,23 @@ impl Connection {
             let sender = self.sender().await?;
             let resp = sender.send_request(req).await.map_err(Error::Http)?;
             let status = resp.status();
+            let retry_after = resp
+                .headers()
+                .get(hyper::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
             let body = resp
                 .into_body()
                 .collect()
                 .await
                 .map_err(Error::Http)?
                 .to_bytes();
-            Ok::<_, Error>(Response { status, body })
+            Ok::<_, Error>(Response {
+                status,
+                body,
+                retry_after,
+            })
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(Ok(r)) => Ok(r),

@@ -1,6 +1,8 @@
 //! The ingest macro benchmark: a load generator that writes a realistic node_exporter-like
 //! fleet (counters, gauges, classic histograms; 15 s scrapes) to any Prometheus remote-write
 //! receiver, and probes that time the read side (`/api/v1/series`, remote read, export).
+//! The log benchmark: a generated Kubernetes log corpus pushed to a Loki push endpoint, and
+//! the answers its queries must give (see [`Corpus`]).
 //!
 //! Invariants: the data depends only on the seed, the series count, the interval and the
 //! start time, never on the connection count or batch size, so Cairn, Prometheus and
@@ -9,15 +11,23 @@
 
 mod http;
 mod load;
+mod logs;
 mod model;
 mod node;
 mod probe;
+mod proc;
 mod rng;
 mod workload;
 
 pub use http::{Connection, Response, Target};
 pub use load::{LoadConfig, LoadReport, Protocol, encode_chunk, run};
+pub use logs::{
+    Corpus, CorpusSpec, Cursor, Expected, Format, JSON_NAMESPACE, LOGFMT_NAMESPACE, LineCache,
+    LogLoadConfig, LogLoadReport, LogQuery, MetricQuery, NEEDLE, NEEDLE_ONE_IN, Parser, PushBatch,
+    PushFormat, QUERY_APP, Selector, StreamPlan, expected_logs, expected_metric, run_logs,
+};
 pub use probe::{ReadOutcome, Timing, remote_read, time_get};
+pub use proc::{cpu_seconds, peak_rss_kib};
 pub use workload::{Chunk, Round, Workload, WorkloadSpec, instance_of};
 
 use std::time::Duration;
