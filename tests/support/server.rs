@@ -48,6 +48,9 @@ impl TestServerBuilder {
         let mut s = TestServer {
             child: None,
             url: String::new(),
+            otlp_grpc: None,
+            otlp_http: None,
+            forward: None,
             data_dir,
             config_path,
             log_path,
@@ -63,6 +66,9 @@ impl TestServerBuilder {
 pub(crate) struct TestServer {
     child: Option<Child>,
     url: String,
+    otlp_grpc: Option<String>,
+    otlp_http: Option<String>,
+    forward: Option<String>,
     data_dir: PathBuf,
     config_path: Option<PathBuf>,
     log_path: PathBuf,
@@ -86,6 +92,25 @@ impl TestServer {
         &self.url
     }
 
+    /// `IP:PORT` of the OTLP/gRPC listener.
+    pub(crate) fn otlp_grpc_addr(&self) -> &str {
+        self.otlp_grpc
+            .as_deref()
+            .expect("the OTLP/gRPC listener is on")
+    }
+
+    /// `http://IP:PORT` of the OTLP/HTTP listener.
+    pub(crate) fn otlp_http_url(&self) -> &str {
+        self.otlp_http
+            .as_deref()
+            .expect("the OTLP/HTTP listener is on")
+    }
+
+    /// `IP:PORT` of the forward protocol listener.
+    pub(crate) fn forward_addr(&self) -> &str {
+        self.forward.as_deref().expect("the forward listener is on")
+    }
+
     /// The `--data-dir` of this server.
     pub(crate) fn data_dir(&self) -> &Path {
         &self.data_dir
@@ -104,7 +129,11 @@ impl TestServer {
         if let Some(c) = &self.config_path {
             cmd.arg("--config").arg(c);
         }
-        cmd.args(["--listen", "127.0.0.1:0", "--data-dir"])
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .args(["--forward-listen", "127.0.0.1:0"])
+            .args(["--otlp-grpc-listen", "127.0.0.1:0"])
+            .args(["--otlp-http-listen", "127.0.0.1:0"])
+            .arg("--data-dir")
             .arg(&self.data_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -117,11 +146,14 @@ impl TestServer {
         thread::spawn(move || drain_stdout(stdout, log, tx));
         self.child = Some(child);
         let deadline = Instant::now() + START_TIMEOUT;
-        let url = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(url) => url,
-            Err(_) => self.fail("never printed `listening on http://IP:PORT` on stdout"),
+        let printed = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(p) if !p.url.is_empty() => p,
+            _ => self.fail("never printed `listening on http://IP:PORT` on stdout"),
         };
-        self.url = url;
+        self.url = printed.url;
+        self.otlp_grpc = printed.otlp_grpc;
+        self.otlp_http = printed.otlp_http;
+        self.forward = printed.forward;
         loop {
             if let Ok(r) = http::get(&format!("{}/-/ready", self.url))
                 && r.status == 200
@@ -254,19 +286,39 @@ impl Drop for TestServer {
     }
 }
 
-fn drain_stdout(stdout: std::process::ChildStdout, mut log: File, tx: mpsc::Sender<String>) {
+/// What the binary prints about where it listens, in order, up to the data directory line.
+#[derive(Clone, Debug, Default)]
+struct Printed {
+    url: String,
+    otlp_grpc: Option<String>,
+    otlp_http: Option<String>,
+    forward: Option<String>,
+}
+
+fn first_word_after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    let i = line.find(marker)?;
+    line[i + marker.len()..].split_whitespace().next()
+}
+
+fn drain_stdout(stdout: std::process::ChildStdout, mut log: File, tx: mpsc::Sender<Printed>) {
+    let mut printed = Printed::default();
     let mut sent = false;
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
         let _ = writeln!(log, "{line}");
-        if !sent && let Some(i) = line.find("listening on http://") {
-            let url = line[i + "listening on ".len()..]
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .trim_end_matches('/')
-                .to_string();
-            sent = tx.send(url).is_ok();
+        if sent {
+            continue;
+        }
+        if let Some(w) = first_word_after(&line, "listening on ") {
+            printed.url = w.trim_end_matches('/').to_string();
+        } else if let Some(w) = first_word_after(&line, "OTLP/gRPC on ") {
+            printed.otlp_grpc = Some(w.to_string());
+        } else if let Some(w) = first_word_after(&line, "OTLP/HTTP on ") {
+            printed.otlp_http = Some(w.trim_end_matches('/').to_string());
+        } else if let Some(w) = first_word_after(&line, "forward protocol on ") {
+            printed.forward = Some(w.to_string());
+        } else if line.contains("data directory") {
+            sent = tx.send(printed.clone()).is_ok();
         }
     }
 }

@@ -4,9 +4,12 @@
 mod admin;
 mod alertmanager;
 mod error;
+mod fluentbit;
 mod format_query;
 mod json;
+mod log_body;
 mod loki;
+mod otlp;
 mod params;
 mod promql;
 mod query;
@@ -188,6 +191,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         );
     Router::new()
         .merge(api.clone())
+        .merge(log_push_routes())
         .nest("/prometheus", api)
         .route("/-/healthy", get(admin::healthy))
         .route("/-/ready", get(admin::ready))
@@ -200,6 +204,24 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .nest("/alertmanager/api/v2", alertmanager::api_routes())
         .nest("/api/v2", alertmanager::api_routes())
         .merge(alertmanager::prefix_routes())
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
+        .with_state(state)
+}
+
+/// The log push endpoints of the main port.
+fn log_push_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/loki/api/v1/push", post(loki::push))
+        .route("/api/prom/push", post(loki::push_legacy))
+        .route("/fluentbit/api/v1/push", post(fluentbit::push))
+        .route("/v1/logs", post(otlp::logs))
+        .route("/otlp/v1/logs", post(otlp::logs))
+}
+
+/// The router of the OTLP/HTTP port (`server.otlp_http_listen`): the OTLP paths only.
+pub(crate) fn otlp_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/logs", post(otlp::logs))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
 }

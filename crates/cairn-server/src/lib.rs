@@ -13,6 +13,8 @@ mod alertmanager;
 mod backend;
 mod config;
 mod error;
+mod forward;
+mod grpc;
 mod http;
 mod logs;
 mod metrics;
@@ -27,4 +29,4 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use rules::load_rules;
-pub use server::{App, init_logging, run, run_until, shutdown_signal};
+pub use server::{App, Listeners, init_logging, run, run_until, shutdown_signal};

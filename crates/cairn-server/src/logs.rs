@@ -127,7 +127,8 @@ pub(crate) struct LogIngest<'a> {
     pub(crate) tail: &'a TailHub,
 }
 
-fn now_ns() -> i64 {
+/// Nanoseconds since the Unix epoch, now.
+pub(crate) fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))

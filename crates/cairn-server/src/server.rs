@@ -65,16 +65,46 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Runs the server until SIGINT or SIGTERM; `ready` gets the bound address as soon as the
-/// listener exists (before the WAL is replayed).
-pub async fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+/// The bound addresses of the listeners (the actual ports when `:0` was asked for).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listeners {
+    /// Every HTTP API.
+    pub http: SocketAddr,
+    /// The Fluentd forward protocol, when on.
+    pub forward: Option<SocketAddr>,
+    /// OTLP/gRPC, when on.
+    pub otlp_grpc: Option<SocketAddr>,
+    /// OTLP/HTTP, when on.
+    pub otlp_http: Option<SocketAddr>,
+}
+
+/// Runs the server until SIGINT or SIGTERM; `ready` gets the bound addresses as soon as the
+/// listeners exist (before the WAL is replayed).
+pub async fn run(config: Config, ready: impl FnOnce(&Listeners)) -> Result<()> {
     run_until(config, ready, shutdown_signal()).await
+}
+
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr)> {
+    let l = TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind { addr, source })?;
+    let local = l
+        .local_addr()
+        .map_err(|source| Error::Bind { addr, source })?;
+    Ok((l, local))
+}
+
+async fn bind_optional(addr: Option<SocketAddr>) -> Result<Option<(TcpListener, SocketAddr)>> {
+    match addr {
+        Some(a) => bind(a).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// [`run`] with an explicit shutdown trigger.
 pub async fn run_until(
     config: Config,
-    ready: impl FnOnce(SocketAddr),
+    ready: impl FnOnce(&Listeners),
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let config = Arc::new(config);
@@ -82,21 +112,33 @@ pub async fn run_until(
     let mut state = AppState::new(Arc::clone(&config));
     let alertmanager = open_alertmanager(&mut state).await?;
     let state = Arc::new(state);
-    let listener = TcpListener::bind(config.server.listen)
-        .await
-        .map_err(|source| Error::Bind {
-            addr: config.server.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| Error::Bind {
-        addr: config.server.listen,
-        source,
-    })?;
-    ready(addr);
+    let (listener, addr) = bind(config.server.listen).await?;
+    // Forward connections carry no tenant: without one configured under multi-tenancy the
+    // listener stays off rather than guess.
+    let forward_addr = match crate::forward::tenant(&state) {
+        Ok(_) => config.server.forward_listen,
+        Err(why) => {
+            if config.server.forward_listen.is_some() {
+                tracing::warn!("forward listener not started: {why}");
+            }
+            None
+        }
+    };
+    let forward = bind_optional(forward_addr).await?;
+    let grpc = bind_optional(config.server.otlp_grpc_listen).await?;
+    let otlp_http = bind_optional(config.server.otlp_http_listen).await?;
+    ready(&Listeners {
+        http: addr,
+        forward: forward.as_ref().map(|f| f.1),
+        otlp_grpc: grpc.as_ref().map(|g| g.1),
+        otlp_http: otlp_http.as_ref().map(|o| o.1),
+    });
 
     let http_stop = CancellationToken::new();
     let background_stop = CancellationToken::new();
     let tracker = TaskTracker::new();
+    // Listeners besides the main one, and the forward connections, stop with it.
+    let side = TaskTracker::new();
     let router = http::router(Arc::clone(&state));
     let stop = http_stop.clone();
     let mut server = tokio::spawn(async move {
@@ -104,6 +146,34 @@ pub async fn run_until(
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
     });
+    if let Some((l, a)) = otlp_http {
+        let router = http::otlp_router(Arc::clone(&state));
+        let stop = http_stop.clone();
+        side.spawn(async move {
+            if let Err(e) = axum::serve(l, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+            {
+                tracing::error!(addr = %a, error = %e, "OTLP/HTTP listener failed");
+            }
+        });
+    }
+    if let Some((l, a)) = grpc {
+        let st = Arc::clone(&state);
+        let stop = http_stop.clone();
+        side.spawn(async move {
+            if let Err(e) = crate::grpc::serve(l, st, stop).await {
+                tracing::error!(addr = %a, error = %e, "OTLP/gRPC listener failed");
+            }
+        });
+    }
+    if let Some((l, _)) = forward {
+        let st = Arc::clone(&state);
+        let stop = http_stop.clone();
+        let connections = side.clone();
+        side.spawn(crate::forward::serve(l, st, stop, connections));
+    }
+    side.close();
 
     tokio::pin!(shutdown);
     let storage = tokio::select! {
@@ -142,6 +212,14 @@ pub async fn run_until(
     // acknowledged data safe.
     let deadline = tokio::time::Instant::now() + config.server.shutdown_timeout;
     http_stop.cancel();
+    if tokio::time::timeout_at(deadline, side.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "OTLP and forward connections did not finish within server.shutdown_timeout"
+        );
+    }
     if server_failed.is_none() {
         match tokio::time::timeout_at(deadline, &mut server).await {
             Ok(Ok(Ok(()))) => tracing::info!("http requests drained"),

@@ -28,14 +28,17 @@ async fn serves_until_shutdown_then_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".parse().unwrap();
+    config.server.forward_listen = None;
+    config.server.otlp_grpc_listen = None;
+    config.server.otlp_http_listen = None;
     config.server.shutdown_timeout = Duration::from_secs(10);
     config.storage.data_dir = dir.path().join("data");
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(cairn_server::run_until(
         config,
-        move |addr| {
-            let _ = addr_tx.send(addr);
+        move |l: &cairn_server::Listeners| {
+            let _ = addr_tx.send(l.http);
         },
         async move {
             let _ = stop_rx.await;
@@ -94,13 +97,16 @@ async fn large_write_on_a_multi_threaded_runtime() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".parse().unwrap();
+    config.server.forward_listen = None;
+    config.server.otlp_grpc_listen = None;
+    config.server.otlp_http_listen = None;
     config.storage.data_dir = dir.path().join("data");
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(cairn_server::run_until(
         config,
-        move |addr| {
-            let _ = addr_tx.send(addr);
+        move |l: &cairn_server::Listeners| {
+            let _ = addr_tx.send(l.http);
         },
         async move {
             let _ = stop_rx.await;

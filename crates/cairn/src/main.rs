@@ -31,6 +31,16 @@ enum Command {
         /// Data directory, overriding `storage.data_dir`.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Forward protocol listen address, overriding `server.forward_listen` ("" turns it
+        /// off).
+        #[arg(long)]
+        forward_listen: Option<String>,
+        /// OTLP/gRPC listen address, overriding `server.otlp_grpc_listen` ("" turns it off).
+        #[arg(long)]
+        otlp_grpc_listen: Option<String>,
+        /// OTLP/HTTP listen address, overriding `server.otlp_http_listen` ("" turns it off).
+        #[arg(long)]
+        otlp_http_listen: Option<String>,
     },
     /// Validate files without starting anything.
     Check {
@@ -90,7 +100,15 @@ fn main() -> ExitCode {
             config,
             listen,
             data_dir,
-        } => match serve(config, listen, data_dir) {
+            forward_listen,
+            otlp_grpc_listen,
+            otlp_http_listen,
+        } => match serve(
+            config,
+            listen,
+            data_dir,
+            [forward_listen, otlp_grpc_listen, otlp_http_listen],
+        ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("cairn: {e:#}");
@@ -129,15 +147,37 @@ fn check_rules(files: &[PathBuf]) -> ExitCode {
     }
 }
 
+/// An optional listen address as given on the command line: empty turns the listener off.
+fn optional_addr(flag: &str, value: &str) -> anyhow::Result<Option<SocketAddr>> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    value
+        .trim()
+        .parse()
+        .map(Some)
+        .with_context(|| format!("--{flag}: invalid listen address {value:?}"))
+}
+
 fn serve(
     config_file: Option<PathBuf>,
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    [forward, grpc, otlp_http]: [Option<String>; 3],
 ) -> anyhow::Result<()> {
     let mut config = match &config_file {
         Some(f) => Config::load(f)?,
         None => Config::default(),
     };
+    if let Some(v) = forward {
+        config.server.forward_listen = optional_addr("forward-listen", &v)?;
+    }
+    if let Some(v) = grpc {
+        config.server.otlp_grpc_listen = optional_addr("otlp-grpc-listen", &v)?;
+    }
+    if let Some(v) = otlp_http {
+        config.server.otlp_http_listen = optional_addr("otlp-http-listen", &v)?;
+    }
     if let Some(l) = listen {
         config.server.listen = l;
     }
@@ -155,10 +195,20 @@ fn serve(
         || "no config file, defaults".to_string(),
         |f| format!("config {}", f.display()),
     );
-    runtime.block_on(cairn_server::run(config, |addr| {
+    runtime.block_on(cairn_server::run(config, |l| {
+        let addr = l.http;
         println!(
-            "cairn listening on http://{addr} (remote write: /api/v1/write, Prometheus API: /api/v1/..., metrics: /metrics)"
+            "cairn listening on http://{addr} (remote write: /api/v1/write, Prometheus API: /api/v1/..., Loki API: /loki/api/v1/..., metrics: /metrics)"
         );
+        if let Some(a) = l.otlp_grpc {
+            println!("cairn OTLP/gRPC on {a}");
+        }
+        if let Some(a) = l.otlp_http {
+            println!("cairn OTLP/HTTP on http://{a} (/v1/logs)");
+        }
+        if let Some(a) = l.forward {
+            println!("cairn forward protocol on {a}");
+        }
         println!("cairn data directory {data} (WAL in {data}/wal), blocks in {objects}; {source}");
     }))?;
     Ok(())

@@ -70,6 +70,13 @@ fn serve_prints_the_bound_address_and_stops_on_sigterm() {
     let mut child = cairn()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
+        .args([
+            "--forward-listen",
+            "127.0.0.1:0",
+            "--otlp-grpc-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--otlp-http-listen", ""])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -84,8 +91,19 @@ fn serve_prints_the_bound_address_and_stops_on_sigterm() {
         .to_string();
     assert!(!url.ends_with(":0"), "the actual port is printed: {first}");
     assert!(first.contains("/api/v1/write"), "{first}");
-    let second = lines.next().expect("a second line").unwrap();
-    assert!(second.contains("data"), "{second}");
+    // Then each side listener with its real port (OTLP/HTTP was turned off), then the data.
+    let grpc = lines.next().expect("a second line").unwrap();
+    assert!(
+        grpc.starts_with("cairn OTLP/gRPC on 127.0.0.1:") && !grpc.ends_with(":0"),
+        "{grpc}"
+    );
+    let forward = lines.next().expect("a third line").unwrap();
+    assert!(
+        forward.starts_with("cairn forward protocol on 127.0.0.1:"),
+        "{forward}"
+    );
+    let data = lines.next().expect("a fourth line").unwrap();
+    assert!(data.contains("data"), "{data}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while http_get(&url, "/-/ready").unwrap_or(0) != 200 {
         assert!(Instant::now() < deadline, "never ready");

@@ -67,12 +67,10 @@ fn format_of(
             FluentHttpFormat::JsonLines
         }
         "application/msgpack" | "application/x-msgpack" => FluentHttpFormat::Msgpack,
-        "application/json" | "" => {
-            match body.iter().find(|b| !b.is_ascii_whitespace()) {
-                Some(b'[') => FluentHttpFormat::Json,
-                _ => FluentHttpFormat::JsonStream,
-            }
-        }
+        "application/json" | "" => match body.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => FluentHttpFormat::Json,
+            _ => FluentHttpFormat::JsonStream,
+        },
         other => {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -137,7 +135,7 @@ async fn handle(
         ..LogDecodeLimits::default()
     };
     let body = p.body;
-    let now = crate::http::loki::now_ns();
+    let now = crate::logs::now_ns();
     let batch = off_reactor(body.len(), Style::Text, move || {
         let mut records = cairn_wire::decode_fluent_http(format, &body, &time, &limits)?;
         if let Some(t) = tag {
@@ -158,19 +156,40 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn formats_as_fluent_bit_labels_them() {
         let none = q(&[]);
         let f = |ct: Option<&str>, body: &[u8]| format_of(&none, None, ct, body).unwrap();
-        assert_eq!(f(Some("application/json"), b" [{}]"), FluentHttpFormat::Json);
-        assert_eq!(f(Some("application/json"), b"{}{}"), FluentHttpFormat::JsonStream);
-        assert_eq!(f(Some("application/x-ndjson"), b"{}\n"), FluentHttpFormat::JsonLines);
-        assert_eq!(f(Some("application/msgpack"), b"\x92"), FluentHttpFormat::Msgpack);
         assert_eq!(
-            format_of(&q(&[("format", "gelf")]), None, Some("application/json"), b"{}").unwrap(),
+            f(Some("application/json"), b" [{}]"),
+            FluentHttpFormat::Json
+        );
+        assert_eq!(
+            f(Some("application/json"), b"{}{}"),
+            FluentHttpFormat::JsonStream
+        );
+        assert_eq!(
+            f(Some("application/x-ndjson"), b"{}\n"),
+            FluentHttpFormat::JsonLines
+        );
+        assert_eq!(
+            f(Some("application/msgpack"), b"\x92"),
+            FluentHttpFormat::Msgpack
+        );
+        assert_eq!(
+            format_of(
+                &q(&[("format", "gelf")]),
+                None,
+                Some("application/json"),
+                b"{}"
+            )
+            .unwrap(),
             FluentHttpFormat::Gelf
         );
         assert!(format_of(&q(&[("format", "csv")]), None, None, b"").is_err());

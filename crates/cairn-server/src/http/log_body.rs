@@ -72,8 +72,8 @@ pub(crate) async fn read(
             style,
         )
     };
-    if let Some(len) = header_str(headers, header::CONTENT_LENGTH.as_str())
-        .and_then(|v| v.parse::<u64>().ok())
+    if let Some(len) =
+        header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok())
         && len > limits.max_request_body_size
     {
         return Err(too_large(len.to_string()));

@@ -6,5 +6,4 @@ mod json;
 mod params;
 mod push;
 
-pub(crate) use params::now_ns;
-pub(crate) use push::answer;
+pub(crate) use push::{answer, push, push_legacy};

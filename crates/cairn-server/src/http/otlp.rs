@@ -57,11 +57,7 @@ pub(crate) async fn logs(
     resp
 }
 
-async fn handle(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<PushAnswer, ApiError> {
+async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<PushAnswer, ApiError> {
     let p = log_body::read(state, headers, body, Style::Text).await?;
     let content_type = header_str(headers, header::CONTENT_TYPE.as_str()).map(str::to_string);
     let mapping = state.config.logs.otlp.clone();
@@ -69,7 +65,7 @@ async fn handle(
         max_decoded_bytes: p.body.len().max(1),
         ..LogDecodeLimits::default()
     };
-    let now = super::loki::now_ns();
+    let now = crate::logs::now_ns();
     let body = p.body;
     let batch = off_reactor(body.len(), Style::Text, move || {
         cairn_wire::decode_otlp_logs(content_type.as_deref(), &body, &mapping, now, &limits)
@@ -110,7 +106,10 @@ fn success(partial: Option<(u64, &str)>, enc: Encoding) -> Response {
             j.raw("{");
             if let Some((rejected, message)) = partial {
                 j.key("partialSuccess").raw("{").key("rejectedLogRecords");
-                j.str(&rejected.to_string()).raw(",").key("errorMessage").str(message);
+                j.str(&rejected.to_string())
+                    .raw(",")
+                    .key("errorMessage")
+                    .str(message);
                 j.raw("}");
             }
             j.raw("}");
@@ -196,7 +195,9 @@ mod tests {
     use super::*;
 
     fn body(r: Response) -> Vec<u8> {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         rt.block_on(async {
             axum::body::to_bytes(r.into_body(), 1 << 20)
                 .await
@@ -211,7 +212,10 @@ mod tests {
         assert_eq!(r.status(), 200);
         let m = ExportLogsServiceResponse::decode(body(r).as_slice()).unwrap();
         let ps = m.partial_success.unwrap();
-        assert_eq!((ps.rejected_log_records, ps.error_message.as_str()), (3, "3 errors like: x"));
+        assert_eq!(
+            (ps.rejected_log_records, ps.error_message.as_str()),
+            (3, "3 errors like: x")
+        );
         let r = success(None, Encoding::Protobuf);
         let m = ExportLogsServiceResponse::decode(body(r).as_slice()).unwrap();
         assert!(m.partial_success.is_none());
@@ -224,7 +228,12 @@ mod tests {
 
     #[test]
     fn errors_carry_a_status_and_retry_hints() {
-        let r = status_response(StatusCode::TOO_MANY_REQUESTS, "slow down\n", Encoding::Json, true);
+        let r = status_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow down\n",
+            Encoding::Json,
+            true,
+        );
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()["retry-after"], "1");
         assert_eq!(

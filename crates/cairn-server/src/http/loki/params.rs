@@ -41,14 +41,6 @@ pub(crate) struct InstantParams {
     pub(crate) direction: Direction,
 }
 
-/// Nanoseconds since the epoch, now.
-pub(crate) fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 /// Go's `strconv.Atoi`, with its error text.
 fn atoi(s: &str) -> Result<i64, String> {
     crate::http::params::go_atoi(s)
