@@ -7,6 +7,7 @@ mod grammar;
 mod lalr;
 mod lexer;
 mod parser;
+mod pretty;
 mod print;
 mod tokens;
 
@@ -16,3 +17,4 @@ mod tests;
 pub use ast::*;
 pub(crate) use build::{compile_regex, regexp_parser_names};
 pub use parser::parse;
+pub use pretty::pretty;
