@@ -55,10 +55,18 @@ pub(crate) fn float_v(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Shortest round-trip digits and decimal exponent.
     let e = format!("{v:e}");
@@ -78,7 +86,11 @@ pub(crate) fn float_f(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     format!("{v}")
 }
@@ -89,7 +101,11 @@ pub(crate) fn float_6(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     format!("{v:.6}")
 }
@@ -101,7 +117,13 @@ pub(crate) fn parse_float(s: &str) -> Result<f64, String> {
     let neg = s.starts_with('-');
     let lower = t.to_ascii_lowercase();
     match lower.as_str() {
-        "inf" | "infinity" => return Ok(if neg { f64::NEG_INFINITY } else { f64::INFINITY }),
+        "inf" | "infinity" => {
+            return Ok(if neg {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
+        }
         "nan" => return Ok(f64::NAN),
         _ => {}
     }
@@ -194,7 +216,9 @@ pub(crate) fn parse_go_duration(orig: &str) -> Result<i64, String> {
         s = &s[int_end..];
         let mut frac_part = "";
         if let Some(rest) = s.strip_prefix('.') {
-            let fe = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let fe = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             frac_part = &rest[..fe];
             s = &rest[fe..];
         }

@@ -192,6 +192,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(api.clone())
         .merge(log_push_routes())
+        .merge(loki_routes())
         .nest("/prometheus", api)
         .route("/-/healthy", get(admin::healthy))
         .route("/-/ready", get(admin::ready))
@@ -206,6 +207,33 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .merge(alertmanager::prefix_routes())
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
+}
+
+/// The Loki query API (Grafana's Loki data source URL is the root).
+fn loki_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/loki/api/v1/labels", get(loki::labels).post(loki::labels))
+        .route("/loki/api/v1/label/{name}/values", get(loki::label_values))
+        .route("/loki/api/v1/series", get(loki::series).post(loki::series))
+        .route(
+            "/loki/api/v1/index/stats",
+            get(loki::stats).post(loki::stats),
+        )
+        .route(
+            "/loki/api/v1/index/volume",
+            get(loki::volume).post(loki::volume),
+        )
+        .route(
+            "/loki/api/v1/index/volume_range",
+            get(loki::volume_range).post(loki::volume_range),
+        )
+        .route("/loki/api/v1/detected_labels", get(loki::detected_labels))
+        .route("/loki/api/v1/status/buildinfo", get(loki::buildinfo))
+        .route(
+            "/loki/api/v1/format_query",
+            get(loki::format_query).post(loki::format_query),
+        )
+        .route("/loki/api/v1/drilldown-limits", get(loki::drilldown_limits))
 }
 
 /// The log push endpoints of the main port.

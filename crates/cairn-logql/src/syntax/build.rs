@@ -233,18 +233,31 @@ pub(crate) fn range_agg(
             Avg | Stddev | Stdvar | Quantile | Max | Min | First | Last
         )
     {
-        return Err(deferred(format!("grouping not allowed for {name} aggregation")));
+        return Err(deferred(format!(
+            "grouping not allowed for {name} aggregation"
+        )));
     }
     if range.unwrap.is_some() {
         if !matches!(
             op,
-            Avg | Sum | Max | Min | Stddev | Stdvar | Quantile | Rate | RateCounter | Absent | First
+            Avg | Sum
+                | Max
+                | Min
+                | Stddev
+                | Stdvar
+                | Quantile
+                | Rate
+                | RateCounter
+                | Absent
+                | First
                 | Last
         ) {
             return Err(deferred(format!("invalid aggregation {name} with unwrap")));
         }
     } else if !matches!(op, Bytes | BytesRate | Count | Rate | Absent) {
-        return Err(deferred(format!("invalid aggregation {name} without unwrap")));
+        return Err(deferred(format!(
+            "invalid aggregation {name} without unwrap"
+        )));
     }
     validate_matchers(&range.selector.matchers).map_err(|err| Deferred {
         err,
@@ -291,7 +304,9 @@ pub(crate) fn vector_agg(
                 )));
             }
             if op == ApproxTopk && grouping.is_some() {
-                return Err(deferred(format!("grouping not allowed for {name} aggregation")));
+                return Err(deferred(format!(
+                    "grouping not allowed for {name} aggregation"
+                )));
             }
             k = v;
         }
@@ -387,7 +402,11 @@ pub(crate) fn binop(
         match e {
             PExpr::Log { pipeline, .. } => Some(deferred(format!(
                 "unexpected type for {side} leg of binary operation ({s}): *syntax.{}",
-                if *pipeline { "PipelineExpr" } else { "MatchersExpr" }
+                if *pipeline {
+                    "PipelineExpr"
+                } else {
+                    "MatchersExpr"
+                }
             ))),
             PExpr::Sample(_) => None,
         }
@@ -409,12 +428,22 @@ pub(crate) fn binop(
         }
     };
     let lv = match lit(&l) {
-        Some(Err(d)) => return Err(Deferred { literal: false, ..d }),
+        Some(Err(d)) => {
+            return Err(Deferred {
+                literal: false,
+                ..d
+            });
+        }
         Some(Ok(v)) => Some(v),
         None => None,
     };
     let rv = match lit(&r) {
-        Some(Err(d)) => return Err(Deferred { literal: false, ..d }),
+        Some(Err(d)) => {
+            return Err(Deferred {
+                literal: false,
+                ..d
+            });
+        }
         Some(Ok(v)) => Some(v),
         None => None,
     };
@@ -435,8 +464,14 @@ pub(crate) fn binop(
     if let (Some(a), Some(b)) = (lv, rv) {
         return Ok(SampleExpr::Literal(fold(op, a, b)));
     }
-    let l = l.map_err(|d| Deferred { literal: false, ..d })?;
-    let r = r.map_err(|d| Deferred { literal: false, ..d })?;
+    let l = l.map_err(|d| Deferred {
+        literal: false,
+        ..d
+    })?;
+    let r = r.map_err(|d| Deferred {
+        literal: false,
+        ..d
+    })?;
     Ok(SampleExpr::BinOp(Box::new(BinOpExpr {
         op,
         return_bool,

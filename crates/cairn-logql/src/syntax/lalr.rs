@@ -131,7 +131,12 @@ impl<'g> Builder<'g> {
     }
 
     /// Lookaheads of every item of a state's closure, from seeds on some of its items.
-    fn closure1(&self, items: &[u32], index: &HashMap<u32, usize>, seeds: &[(usize, Set)]) -> Vec<Set> {
+    fn closure1(
+        &self,
+        items: &[u32],
+        index: &HashMap<u32, usize>,
+        seeds: &[(usize, Set)],
+    ) -> Vec<Set> {
         let mut la = vec![0 as Set; items.len()];
         let mut work: Vec<usize> = Vec::new();
         for &(i, s) in seeds {
@@ -235,7 +240,12 @@ pub(crate) fn build(
         .iter()
         .map(|items| items.iter().enumerate().map(|(i, &it)| (it, i)).collect())
         .collect();
-    let goto = |s: usize, x: Sym| trans[s].iter().find(|(y, _)| *y == x).map(|(_, t)| *t as usize);
+    let goto = |s: usize, x: Sym| {
+        trans[s]
+            .iter()
+            .find(|(y, _)| *y == x)
+            .map(|(_, t)| *t as usize)
+    };
 
     // Spontaneous lookaheads and propagation links between kernel items.
     let mut kla: Vec<Vec<Set>> = kernels.iter().map(|k| vec![0; k.len()]).collect();

@@ -288,7 +288,11 @@ impl<'a> Scanner<'a> {
     }
 
     fn scan_digits(&mut self, mut ch: i32, base: u32, mut n: usize) -> i32 {
-        while n > 0 && as_char(ch).and_then(|c| c.to_digit(16)).is_some_and(|d| d < base) {
+        while n > 0
+            && as_char(ch)
+                .and_then(|c| c.to_digit(16))
+                .is_some_and(|d| d < base)
+        {
             ch = self.read();
             n -= 1;
         }
@@ -498,7 +502,10 @@ fn is_duration_rune(c: i32) -> bool {
 }
 
 fn is_bytes_rune(c: i32) -> bool {
-    matches!(as_char(c), Some('B' | 'i' | 'k' | 'K' | 'M' | 'G' | 'T' | 'P'))
+    matches!(
+        as_char(c),
+        Some('B' | 'i' | 'k' | 'K' | 'M' | 'G' | 'T' | 'P')
+    )
 }
 
 /// A Prometheus duration, else a Go one (Loki accepts both after a number).
@@ -880,25 +887,47 @@ mod tests {
     fn functions_need_a_call() {
         assert_eq!(
             kinds(r#"rate({a="b"}[5m])"#),
-            ["RATE", "(", "{", "IDENTIFIER", "=", "STRING", "}", "RANGE", ")"]
+            [
+                "RATE",
+                "(",
+                "{",
+                "IDENTIFIER",
+                "=",
+                "STRING",
+                "}",
+                "RANGE",
+                ")"
+            ]
         );
         assert_eq!(kinds("rate > 5"), ["IDENTIFIER", ">", "NUMBER"]);
-        assert_eq!(kinds("sum by (a) ("), ["SUM", "by", "(", "IDENTIFIER", ")", "("]);
+        assert_eq!(
+            kinds("sum by (a) ("),
+            ["SUM", "by", "(", "IDENTIFIER", ")", "("]
+        );
         assert_eq!(kinds("ip"), ["IDENTIFIER"]);
         assert_eq!(kinds("JSON |= !="), ["json", "|=", "!="]);
     }
 
     #[test]
     fn numbers_durations_bytes_flags() {
-        assert_eq!(kinds("5m 20MB 1.5 1h30m"), ["DURATION", "BYTES", "NUMBER", "DURATION"]);
-        assert_eq!(kinds("logfmt --strict --keep-empty"), ["logfmt", "FUNCTION_FLAG", "FUNCTION_FLAG"]);
+        assert_eq!(
+            kinds("5m 20MB 1.5 1h30m"),
+            ["DURATION", "BYTES", "NUMBER", "DURATION"]
+        );
+        assert_eq!(
+            kinds("logfmt --strict --keep-empty"),
+            ["logfmt", "FUNCTION_FLAG", "FUNCTION_FLAG"]
+        );
         assert_eq!(kinds("-5m"), ["DURATION"]);
         assert_eq!(kinds("-5"), ["-", "NUMBER"]);
     }
 
     #[test]
     fn comments_are_skipped() {
-        assert_eq!(kinds("{a=\"b\"} # hello\n|= \"x\""), ["{", "IDENTIFIER", "=", "STRING", "}", "|=", "STRING"]);
+        assert_eq!(
+            kinds("{a=\"b\"} # hello\n|= \"x\""),
+            ["{", "IDENTIFIER", "=", "STRING", "}", "|=", "STRING"]
+        );
     }
 
     #[test]

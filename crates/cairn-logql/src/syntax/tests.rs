@@ -36,23 +36,74 @@ fn deferred_errors_come_in_tree_order() {
 #[test]
 fn syntax_errors_read_like_lokis() {
     let cases = [
-        ("unk({ foo = \"bar\" }[5m])", "parse error at line 1, col 1: syntax error: unexpected IDENTIFIER"),
-        ("rate({ foo = \"bar\" }[5minutes])", "parse error at line 0, col 21: unknown unit \"minutes\" in duration \"5minutes\""),
-        ("label_replace(rate({ foo = \"bar\" }[5m]),\"\")", "parse error at line 1, col 43: syntax error: unexpected ), expecting ,"),
-        ("rate({ foo = \"bar\" }[5)", "parse error at line 0, col 21: missing closing ']' in duration"),
-        ("min({ foo = \"bar\" }[5m])", "parse error at line 0, col 20: syntax error: unexpected RANGE"),
-        ("{ foo = \"bar\" }|logfmt|addr>=ip(\"1.2.3.4\")", "parse error at line 1, col 30: syntax error: unexpected ip"),
-        ("bottomk(he,count_over_time({ foo = \"bar\" }[5h]))", "parse error at line 1, col 9: syntax error: unexpected IDENTIFIER"),
-        ("stddev({ foo = \"bar\" })", "parse error at line 1, col 23: syntax error: unexpected )"),
-        ("{foo=\"bar}", "parse error at line 1, col 6: literal not terminated"),
-        ("{foo=\"bar\"", "parse error at line 1, col 11: syntax error: unexpected $end, expecting } or ,"),
-        ("{foo=\"bar\"} |~", "parse error at line 1, col 15: syntax error: unexpected $end, expecting STRING or ip"),
-        ("{foo=\"bar\"} \"foo\"", "parse error at line 1, col 13: syntax error: unexpected STRING"),
-        ("bool 1 > 1 > bool 1", "parse error at line 1, col 1: syntax error: unexpected bool"),
-        ("vector(abc)", "parse error at line 1, col 8: syntax error: unexpected IDENTIFIER, expecting NUMBER"),
-        ("#{app=\"foo\"} | json", "parse error at line 1, col 20: syntax error: unexpected $end"),
-        ("count without (rate({namespace=\"apps\"}[15s]))", "parse error at line 1, col 16: syntax error: unexpected RATE, expecting IDENTIFIER or )"),
-        ("quantile_over_time(foo,{namespace=\"tns\"} | unwrap latency [5m])", "parse error at line 1, col 20: syntax error: unexpected IDENTIFIER, expecting NUMBER or { or ("),
+        (
+            "unk({ foo = \"bar\" }[5m])",
+            "parse error at line 1, col 1: syntax error: unexpected IDENTIFIER",
+        ),
+        (
+            "rate({ foo = \"bar\" }[5minutes])",
+            "parse error at line 0, col 21: unknown unit \"minutes\" in duration \"5minutes\"",
+        ),
+        (
+            "label_replace(rate({ foo = \"bar\" }[5m]),\"\")",
+            "parse error at line 1, col 43: syntax error: unexpected ), expecting ,",
+        ),
+        (
+            "rate({ foo = \"bar\" }[5)",
+            "parse error at line 0, col 21: missing closing ']' in duration",
+        ),
+        (
+            "min({ foo = \"bar\" }[5m])",
+            "parse error at line 0, col 20: syntax error: unexpected RANGE",
+        ),
+        (
+            "{ foo = \"bar\" }|logfmt|addr>=ip(\"1.2.3.4\")",
+            "parse error at line 1, col 30: syntax error: unexpected ip",
+        ),
+        (
+            "bottomk(he,count_over_time({ foo = \"bar\" }[5h]))",
+            "parse error at line 1, col 9: syntax error: unexpected IDENTIFIER",
+        ),
+        (
+            "stddev({ foo = \"bar\" })",
+            "parse error at line 1, col 23: syntax error: unexpected )",
+        ),
+        (
+            "{foo=\"bar}",
+            "parse error at line 1, col 6: literal not terminated",
+        ),
+        (
+            "{foo=\"bar\"",
+            "parse error at line 1, col 11: syntax error: unexpected $end, expecting } or ,",
+        ),
+        (
+            "{foo=\"bar\"} |~",
+            "parse error at line 1, col 15: syntax error: unexpected $end, expecting STRING or ip",
+        ),
+        (
+            "{foo=\"bar\"} \"foo\"",
+            "parse error at line 1, col 13: syntax error: unexpected STRING",
+        ),
+        (
+            "bool 1 > 1 > bool 1",
+            "parse error at line 1, col 1: syntax error: unexpected bool",
+        ),
+        (
+            "vector(abc)",
+            "parse error at line 1, col 8: syntax error: unexpected IDENTIFIER, expecting NUMBER",
+        ),
+        (
+            "#{app=\"foo\"} | json",
+            "parse error at line 1, col 20: syntax error: unexpected $end",
+        ),
+        (
+            "count without (rate({namespace=\"apps\"}[15s]))",
+            "parse error at line 1, col 16: syntax error: unexpected RATE, expecting IDENTIFIER or )",
+        ),
+        (
+            "quantile_over_time(foo,{namespace=\"tns\"} | unwrap latency [5m])",
+            "parse error at line 1, col 20: syntax error: unexpected IDENTIFIER, expecting NUMBER or { or (",
+        ),
     ];
     for (q, want) in cases {
         assert_eq!(err(q), want, "{q}");
@@ -63,28 +114,91 @@ fn syntax_errors_read_like_lokis() {
 fn semantic_errors_read_like_lokis() {
     let empty = "parse error : queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~\".*\" does not meet this requirement, but app=~\".+\" will";
     let cases = [
-        ("absent_over_time({ foo = \"bar\" }[5h]) by (foo)", "parse error : grouping not allowed for absent_over_time aggregation"),
-        ("approx_topk(2, count_over_time({ foo = \"bar\" }[5h])) by (foo)", "parse error : grouping not allowed for approx_topk aggregation"),
-        ("label_replace(rate({ foo = \"bar\" }[5m]),\"foo\",\"$1\",\"bar\",\"^^^^x43\\\\q\")", "parse error : invalid regex in label_replace: error parsing regexp: invalid escape sequence: `\\q`"),
-        ("sum(3 ,count_over_time({ foo = \"bar\" }[5h]))", "parse error : unsupported parameter for operation sum(3,"),
-        ("topk(count_over_time({ foo = \"bar\" }[5h]))", "parse error : parameter required for operation topk"),
-        ("bottomk(1.2,count_over_time({ foo = \"bar\" }[5h]))", "parse error : invalid parameter bottomk(1.2,"),
-        ("topk(0,count_over_time({ foo = \"bar\" }[5h]))", "parse error : invalid parameter (must be greater than 0) topk(0"),
-        ("{app=\"foo\"} | logfmt | status_code > 0x10", "parse error : unable to parse literal as a float: strconv.ParseFloat: parsing \"0x10\": invalid syntax"),
-        ("{foo=\"bar\"} + {foo=\"bar\"}", "parse error : unexpected type for left leg of binary operation (+): *syntax.MatchersExpr"),
-        ("sum(count_over_time({foo=\"bar\"}[5m])) by (foo) - ({foo=\"bar\"} |= \"x\")", "parse error : unexpected type for right leg of binary operation (-): *syntax.PipelineExpr"),
-        ("sum(count_over_time({foo=\"bar\"}[5m])) by (foo) or 1", "parse error : unexpected literal for right leg of logical/set binary operation (or): 1.000000"),
-        ("1 unless sum(count_over_time({foo=\"bar\"}[5m])) by (foo)", "parse error : unexpected literal for left leg of logical/set binary operation (unless): 1.000000"),
-        ("sum_over_time({namespace=\"tns\"} | json | unwrap latency [5m]) by (foo)", "parse error : grouping not allowed for sum_over_time aggregation"),
-        ("sum_over_time(50,{namespace=\"tns\"} | unwrap latency [5m])", "parse error : parameter 50 not supported for operation sum_over_time"),
-        ("quantile_over_time({namespace=\"tns\"} | unwrap latency [5m])", "parse error : parameter required for operation quantile_over_time"),
-        ("count_over_time({app=\"foo\"} | json | unwrap foo [5m])", "parse error : invalid aggregation count_over_time with unwrap"),
-        ("sort by (a) (count_over_time({app=\"foo\"}[5m]))", "parse error : sort and sort_desc doesn't allow grouping by "),
-        ("{a=~\"(\"}", "parse error : error parsing regexp: missing closing ): `(`"),
-        ("{a=\"b\"} | regexp \"(a)\"", "parse error : invalid regexp parser: at least one named capture must be supplied"),
-        ("{a=\"b\"} | pattern \"<a><b>\"", "parse error : invalid pattern parser: found consecutive capture '<a><b>': invalid expression"),
+        (
+            "absent_over_time({ foo = \"bar\" }[5h]) by (foo)",
+            "parse error : grouping not allowed for absent_over_time aggregation",
+        ),
+        (
+            "approx_topk(2, count_over_time({ foo = \"bar\" }[5h])) by (foo)",
+            "parse error : grouping not allowed for approx_topk aggregation",
+        ),
+        (
+            "label_replace(rate({ foo = \"bar\" }[5m]),\"foo\",\"$1\",\"bar\",\"^^^^x43\\\\q\")",
+            "parse error : invalid regex in label_replace: error parsing regexp: invalid escape sequence: `\\q`",
+        ),
+        (
+            "sum(3 ,count_over_time({ foo = \"bar\" }[5h]))",
+            "parse error : unsupported parameter for operation sum(3,",
+        ),
+        (
+            "topk(count_over_time({ foo = \"bar\" }[5h]))",
+            "parse error : parameter required for operation topk",
+        ),
+        (
+            "bottomk(1.2,count_over_time({ foo = \"bar\" }[5h]))",
+            "parse error : invalid parameter bottomk(1.2,",
+        ),
+        (
+            "topk(0,count_over_time({ foo = \"bar\" }[5h]))",
+            "parse error : invalid parameter (must be greater than 0) topk(0",
+        ),
+        (
+            "{app=\"foo\"} | logfmt | status_code > 0x10",
+            "parse error : unable to parse literal as a float: strconv.ParseFloat: parsing \"0x10\": invalid syntax",
+        ),
+        (
+            "{foo=\"bar\"} + {foo=\"bar\"}",
+            "parse error : unexpected type for left leg of binary operation (+): *syntax.MatchersExpr",
+        ),
+        (
+            "sum(count_over_time({foo=\"bar\"}[5m])) by (foo) - ({foo=\"bar\"} |= \"x\")",
+            "parse error : unexpected type for right leg of binary operation (-): *syntax.PipelineExpr",
+        ),
+        (
+            "sum(count_over_time({foo=\"bar\"}[5m])) by (foo) or 1",
+            "parse error : unexpected literal for right leg of logical/set binary operation (or): 1.000000",
+        ),
+        (
+            "1 unless sum(count_over_time({foo=\"bar\"}[5m])) by (foo)",
+            "parse error : unexpected literal for left leg of logical/set binary operation (unless): 1.000000",
+        ),
+        (
+            "sum_over_time({namespace=\"tns\"} | json | unwrap latency [5m]) by (foo)",
+            "parse error : grouping not allowed for sum_over_time aggregation",
+        ),
+        (
+            "sum_over_time(50,{namespace=\"tns\"} | unwrap latency [5m])",
+            "parse error : parameter 50 not supported for operation sum_over_time",
+        ),
+        (
+            "quantile_over_time({namespace=\"tns\"} | unwrap latency [5m])",
+            "parse error : parameter required for operation quantile_over_time",
+        ),
+        (
+            "count_over_time({app=\"foo\"} | json | unwrap foo [5m])",
+            "parse error : invalid aggregation count_over_time with unwrap",
+        ),
+        (
+            "sort by (a) (count_over_time({app=\"foo\"}[5m]))",
+            "parse error : sort and sort_desc doesn't allow grouping by ",
+        ),
+        (
+            "{a=~\"(\"}",
+            "parse error : error parsing regexp: missing closing ): `(`",
+        ),
+        (
+            "{a=\"b\"} | regexp \"(a)\"",
+            "parse error : invalid regexp parser: at least one named capture must be supplied",
+        ),
+        (
+            "{a=\"b\"} | pattern \"<a><b>\"",
+            "parse error : invalid pattern parser: found consecutive capture '<a><b>': invalid expression",
+        ),
         ("count_over_time({foo!=\"bar\"}[5m])", empty),
-        ("1 + count_over_time({app=~\".+\"}[5m]) + count_over_time({app=~\".*\"}[5m])", empty),
+        (
+            "1 + count_over_time({app=~\".+\"}[5m]) + count_over_time({app=~\".*\"}[5m])",
+            empty,
+        ),
         ("{app=~\".*\"}", empty),
         ("{}", empty),
     ];
@@ -110,24 +224,63 @@ fn canonical_forms_are_lokis() {
     }
     let cases = [
         ("1 > 1 > 1", "0"),
-        ("1 > bool 1 > count_over_time({foo=\"bar\"}[1m])", "(0 > count_over_time({foo=\"bar\"}[1m]))"),
+        (
+            "1 > bool 1 > count_over_time({foo=\"bar\"}[1m])",
+            "(0 > count_over_time({foo=\"bar\"}[1m]))",
+        ),
         ("2 * 3", "6"),
         ("1 / 0", "NaN"),
         ("1000000", "1e+06"),
         ("vector(5)", "vector(5.000000)"),
         ("{a=\"b\"} |= \"x\" or \"y\"", "{a=\"b\"} |= \"x\" or \"y\""),
-        ("{a=\"b\"} != \"x\" or \"y\" or \"z\"", "{a=\"b\"} != \"x\" != \"y\" != \"z\""),
-        ("{a=\"b\"} |= \"x\" or ip(\"1.2.3.4\") or \"z\"", "{a=\"b\"} |= \"x\" or ip(\"1.2.3.4\") or \"z\""),
-        ("sum by(a) (rate({a=\"b\"}[5m]))", "sum by (a)(rate({a=\"b\"}[5m]))"),
-        ("sum(rate({a=\"b\"}[5m])) without ()", "sum without ()(rate({a=\"b\"}[5m]))"),
-        ("topk(3, rate({a=\"b\"}[90s] offset 1h))", "topk(3,rate({a=\"b\"}[1m30s] offset 1h0m0s))"),
-        ("avg_over_time({a=\"b\"} | unwrap bytes(x) | __error__=\"\" [5m]) by (c)", "avg_over_time({a=\"b\"} | unwrap bytes(x) | __error__=\"\"[5m]) by (c)"),
-        ("rate({a=\"b\"}[5m]) + on(x) group_left(y) rate({a=\"c\"}[5m])", "(rate({a=\"b\"}[5m]) + on (x) group_left (y) rate({a=\"c\"}[5m]))"),
-        ("rate({a=\"b\"}[5m]) > bool ignoring(x) rate({a=\"c\"}[5m])", "(rate({a=\"b\"}[5m]) > bool ignoring (x)  rate({a=\"c\"}[5m]))"),
-        ("label_replace(rate({a=\"b\"}[5m]), \"d\", \"$1\", \"s\", \"(.*)\")", "label_replace(rate({a=\"b\"}[5m]),\"d\",\"$1\",\"s\",\"(.*)\")"),
-        ("{a=\"b\"} | json x=\"a.b[0]\", y", "{a=\"b\"} | json x=\"a.b[0]\",y=\"y\""),
-        ("{a=\"b\"} | drop a, b=\"c\" | keep d", "{a=\"b\"} | drop a,b=\"c\" | keep d"),
-        ("{a=\"b\"} | x > 1s and y < 2KB or z = 3", "{a=\"b\"} | ( ( x>1s , y<2.0kB ) or z==3 )"),
+        (
+            "{a=\"b\"} != \"x\" or \"y\" or \"z\"",
+            "{a=\"b\"} != \"x\" != \"y\" != \"z\"",
+        ),
+        (
+            "{a=\"b\"} |= \"x\" or ip(\"1.2.3.4\") or \"z\"",
+            "{a=\"b\"} |= \"x\" or ip(\"1.2.3.4\") or \"z\"",
+        ),
+        (
+            "sum by(a) (rate({a=\"b\"}[5m]))",
+            "sum by (a)(rate({a=\"b\"}[5m]))",
+        ),
+        (
+            "sum(rate({a=\"b\"}[5m])) without ()",
+            "sum without ()(rate({a=\"b\"}[5m]))",
+        ),
+        (
+            "topk(3, rate({a=\"b\"}[90s] offset 1h))",
+            "topk(3,rate({a=\"b\"}[1m30s] offset 1h0m0s))",
+        ),
+        (
+            "avg_over_time({a=\"b\"} | unwrap bytes(x) | __error__=\"\" [5m]) by (c)",
+            "avg_over_time({a=\"b\"} | unwrap bytes(x) | __error__=\"\"[5m]) by (c)",
+        ),
+        (
+            "rate({a=\"b\"}[5m]) + on(x) group_left(y) rate({a=\"c\"}[5m])",
+            "(rate({a=\"b\"}[5m]) + on (x) group_left (y) rate({a=\"c\"}[5m]))",
+        ),
+        (
+            "rate({a=\"b\"}[5m]) > bool ignoring(x) rate({a=\"c\"}[5m])",
+            "(rate({a=\"b\"}[5m]) > bool ignoring (x)  rate({a=\"c\"}[5m]))",
+        ),
+        (
+            "label_replace(rate({a=\"b\"}[5m]), \"d\", \"$1\", \"s\", \"(.*)\")",
+            "label_replace(rate({a=\"b\"}[5m]),\"d\",\"$1\",\"s\",\"(.*)\")",
+        ),
+        (
+            "{a=\"b\"} | json x=\"a.b[0]\", y",
+            "{a=\"b\"} | json x=\"a.b[0]\",y=\"y\"",
+        ),
+        (
+            "{a=\"b\"} | drop a, b=\"c\" | keep d",
+            "{a=\"b\"} | drop a,b=\"c\" | keep d",
+        ),
+        (
+            "{a=\"b\"} | x > 1s and y < 2KB or z = 3",
+            "{a=\"b\"} | ( ( x>1s , y<2.0kB ) or z==3 )",
+        ),
     ];
     for (q, want) in cases {
         assert_eq!(canon(q), want, "{q}");
@@ -148,5 +301,8 @@ fn formatter_splits_long_queries() {
         "count_over_time(\n  {job=\"loki\", instance=\"localhost\"}\n    | logfmt [1m]\n)"
     );
     // Short queries print on one line.
-    assert_eq!(pretty(&parse(r#"{a="b"} | json"#).unwrap()), r#"{a="b"} | json"#);
+    assert_eq!(
+        pretty(&parse(r#"{a="b"} | json"#).unwrap()),
+        r#"{a="b"} | json"#
+    );
 }

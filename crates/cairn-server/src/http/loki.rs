@@ -2,8 +2,15 @@
 //! Drilldown endpoints and live tail, answered as Loki answers them so that Grafana's Loki
 //! data source and Logs Drilldown work unchanged.
 
+mod index;
 mod json;
+mod meta;
 mod params;
 mod push;
 
 pub(crate) use push::{answer, push, push_legacy};
+
+pub(crate) use index::{
+    detected_labels, label_values, labels, series, stats, volume, volume_range,
+};
+pub(crate) use meta::{buildinfo, drilldown_limits, format_query};
