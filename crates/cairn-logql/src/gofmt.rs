@@ -130,8 +130,8 @@ pub(crate) fn parse_float(s: &str) -> Result<f64, String> {
     if t.is_empty() || t.starts_with('_') || t.ends_with('_') {
         return Err(invalid());
     }
-    if lower.starts_with("0x") {
-        return parse_hex_float(&lower[2..], neg).ok_or_else(invalid);
+    if let Some(hex) = lower.strip_prefix("0x") {
+        return parse_hex_float(hex, neg).ok_or_else(invalid);
     }
     let clean: String = if t.contains('_') {
         // Go accepts underscores between digits only with a base prefix.

@@ -15,6 +15,5 @@ mod tokens;
 mod tests;
 
 pub use ast::*;
-pub(crate) use build::{compile_regex, regexp_parser_names};
 pub use parser::parse;
 pub use pretty::pretty;

@@ -43,8 +43,10 @@ pub(crate) trait MetricsStore: Querier {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LogRefusalKind {
     /// The entry itself is wrong (out of order past the window...): 400.
+    #[allow(dead_code, reason = "the Loki query endpoints use it")]
     BadEntry,
     /// A new stream over the tenant's stream limit: 429.
+    #[allow(dead_code, reason = "the Loki query endpoints use it")]
     StreamLimit,
 }
 
@@ -85,5 +87,6 @@ pub(crate) trait LogsStore: LogQuerier {
     ) -> Result<LogsAppended, StoreFailure>;
 
     /// The same store as a plain [`LogQuerier`] (for the LogQL engine).
+    #[allow(dead_code, reason = "the Loki query endpoints use it")]
     fn log_querier(&self) -> &dyn LogQuerier;
 }

@@ -22,8 +22,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 
 pub(crate) use rate::RateLimiter;
-pub(crate) use tail::{TailHub, TailSubscription};
-pub(crate) use validate::{SERVICE_NAME, group_errors, valid_label_name};
+pub(crate) use tail::TailHub;
+pub(crate) use validate::{group_errors, valid_label_name};
 
 use crate::backend::{LogRefusalKind, LogsStore};
 use crate::config::LogLimits;

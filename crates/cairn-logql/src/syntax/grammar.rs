@@ -115,13 +115,6 @@ fn filter(a: &mut Args, i: usize) -> LabelFilter {
     }
 }
 
-fn grouping(a: &mut Args, i: usize) -> Option<Grouping> {
-    match take(a, i) {
-        Val::Grouping(g) => Some(g),
-        _ => None,
-    }
-}
-
 fn opts(a: &mut Args, i: usize) -> (bool, VectorMatching) {
     match take(a, i) {
         Val::Opts(b, m) => (b, m),

@@ -49,7 +49,6 @@ pub(crate) struct Tables {
 type Set = u128;
 
 struct Builder<'g> {
-    n_terms: usize,
     rules: &'g [(u16, Vec<Sym>)],
     by_lhs: HashMap<u16, Vec<u16>>,
     /// FIRST set and nullability of each rule's suffix from each position.
@@ -69,7 +68,7 @@ fn dot_of(it: u32) -> usize {
 }
 
 impl<'g> Builder<'g> {
-    fn new(n_terms: usize, rules: &'g [(u16, Vec<Sym>)]) -> Self {
+    fn new(rules: &'g [(u16, Vec<Sym>)]) -> Self {
         let mut by_lhs: HashMap<u16, Vec<u16>> = HashMap::new();
         for (i, (lhs, _)) in rules.iter().enumerate() {
             by_lhs.entry(*lhs).or_default().push(i as u16);
@@ -104,7 +103,6 @@ impl<'g> Builder<'g> {
             })
             .collect();
         Builder {
-            n_terms,
             rules,
             by_lhs,
             suffix,
@@ -190,7 +188,7 @@ pub(crate) fn build(
     error: u8,
 ) -> Tables {
     assert!(n_terms < 127, "terminal sets are 128-bit");
-    let b = Builder::new(n_terms, rules);
+    let b = Builder::new(rules);
     let hash: Set = 1 << 127;
 
     // LR(0) states.

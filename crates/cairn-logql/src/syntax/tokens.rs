@@ -9,6 +9,8 @@ macro_rules! tokens {
         pub(crate) const NAMES: &[&str] = &["", "$end", "error", "$unk", $($text,)*];
     };
     (@num $n:expr; $first:ident, $($rest:ident,)*) => {
+        // Some terminals are declared only to keep Loki's numbering (MATCHERS, LABELS).
+        #[allow(dead_code)]
         pub(crate) const $first: u8 = $n;
         tokens!(@num $n + 1; $($rest,)*);
     };

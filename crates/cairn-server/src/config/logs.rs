@@ -94,8 +94,6 @@ pub struct LogsConfig {
     /// `logs.records`: Fluent Bit's `loki` output options, for Fluent Bit `http` and forward
     /// records.
     pub records: RecordMappingConfig,
-    /// The compiled form of `records` (without a tag label).
-    pub(crate) mapping: RecordMapping,
     /// `logs.fluent_bit`: the `http` output's format options.
     pub fluent_bit: FluentBitConfig,
     /// `logs.forward`: the forward listener.
@@ -106,7 +104,7 @@ pub struct LogsConfig {
 
 impl PartialEq for LogsConfig {
     fn eq(&self, o: &Self) -> bool {
-        // `mapping` is derived from `records`; OTLP regexes compare by their patterns.
+        // OTLP regexes compare by their patterns.
         self.records == o.records
             && self.fluent_bit == o.fluent_bit
             && self.forward == o.forward
@@ -264,7 +262,8 @@ pub(crate) fn validate(v: &V<'_>, raw: Option<RawLogs>) -> Result<LogsConfig> {
         tag_label: None,
         escape_unicode: r.escape_unicode.unwrap_or(d.escape_unicode),
     };
-    let mapping = compile(v, "logs.records", &records)?;
+    // Checked on its own so that an error names `logs.records`, not the listener's copy.
+    compile(v, "logs.records", &records)?;
 
     let fb = raw.fluent_bit.unwrap_or_default();
     let format = match fb.format.as_deref() {
@@ -398,7 +397,6 @@ pub(crate) fn validate(v: &V<'_>, raw: Option<RawLogs>) -> Result<LogsConfig> {
         .map_err(|e| v.err("logs.otlp", e.to_string()))?;
     Ok(LogsConfig {
         records,
-        mapping,
         fluent_bit,
         forward,
         otlp,

@@ -199,10 +199,8 @@ mod tests {
             .build()
             .unwrap();
         rt.block_on(async {
-            axum::body::to_bytes(r.into_body(), 1 << 20)
-                .await
-                .unwrap()
-                .to_vec()
+            use http_body_util::BodyExt;
+            r.into_body().collect().await.unwrap().to_bytes().to_vec()
         })
     }
 

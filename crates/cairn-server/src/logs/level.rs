@@ -318,7 +318,7 @@ impl JsonScan<'_> {
             match self.peek() {
                 Some(b'"') => {
                     let v = self.string()?;
-                    if fields.iter().any(|f| *f == key) {
+                    if fields.contains(&key) {
                         return Ok(Some(v));
                     }
                 }

@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 use crate::backend::LogRefusal;
 
 /// Pushes buffered per tenant for slow subscribers.
+#[allow(dead_code, reason = "the Loki query endpoints use it")]
 pub(crate) const TAIL_BUFFER: usize = 1024;
 
 /// The per-tenant channels of written pushes.
@@ -25,10 +26,12 @@ pub(crate) struct TailHub {
 }
 
 /// A subscriber's end.
+#[allow(dead_code, reason = "the Loki query endpoints use it")]
 pub(crate) type TailSubscription = broadcast::Receiver<Arc<LogBatch>>;
 
 impl TailHub {
     /// Subscribes to `tenant`'s pushes from now on.
+    #[allow(dead_code, reason = "the Loki query endpoints use it")]
     pub(crate) fn subscribe(&self, tenant: &TenantId) -> TailSubscription {
         let mut ch = self.channels.lock();
         ch.entry(tenant.clone())
