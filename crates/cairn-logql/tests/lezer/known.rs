@@ -29,7 +29,8 @@ const UNWRAP_FORBIDDEN: &str = "Loki refuses `| unwrap` for count_over_time and 
 const PARSER_EXPRESSION: &str = "Loki compiles the expression of `| regexp`/`| pattern` when it parses and wants at least one named capture; lezer takes any string";
 const LABEL_REPLACE_REGEX: &str =
     "Loki compiles label_replace's regular expression when it parses; lezer takes any string";
-const GO_FLOAT: &str = "Loki reads a number with Go's strconv.ParseFloat, which refuses `0x` integers without a `p` exponent and `0B`; lezer's Number takes `0x1A` and its Bytes takes `0B`";
+const GO_FLOAT: &str = "Loki reads a number with Go's strconv.ParseFloat, which refuses `0x` integers without a `p` exponent; lezer's Number takes them";
+const ZERO_BYTES: &str = "Loki's scanner reads `0B` after a blank as a decimal literal without digits, an error; lezer's Bytes takes it";
 const FRACTIONAL_RANGE: &str = "Loki reads a range `[...]` with Prometheus' duration syntax (whole numbers only); lezer uses its Duration token, which allows fractions as label filters do, for ranges too";
 const TRAILING_COMMA: &str = "Loki's label lists take no trailing comma; lezer's on()/ignoring()/group_left()/group_right() lists do";
 const COLON_IN_NAME: &str =
@@ -325,7 +326,7 @@ pub(crate) const KNOWN: &[Known] = &[
     Known {
         query: "{foo=\"bar\"} | logfmt | bytes  < 0B",
         loki: Rejects,
-        why: GO_FLOAT,
+        why: ZERO_BYTES,
     },
     Known {
         query: "0x1A",
