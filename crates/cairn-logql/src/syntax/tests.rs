@@ -329,3 +329,20 @@ fn zero_b_is_binary_only_right_after_the_previous_token() {
         "{foo=\"bar\"} | logfmt | bytes<1B"
     );
 }
+
+#[test]
+fn regexp_parser_names_each_label_once() {
+    // Go's regexp takes two groups of one name; Loki's regexp parser then refuses the second.
+    assert_eq!(
+        err("{app=\"a\"} | regexp `(?P<x>.)(?P<x>.)`"),
+        "parse error : invalid regexp parser: duplicate extracted label name 'x'"
+    );
+    assert_eq!(
+        err("{app=\"a\"} | regexp `(?P<x>.)(?<y>.)(?P<y>.)`"),
+        "parse error : invalid regexp parser: duplicate extracted label name 'y'"
+    );
+    assert_eq!(
+        canon("{app=\"a\"} | regexp `(?P<x>.)(?P<y>.)`"),
+        "{app=\"a\"} | regexp \"(?P<x>.)(?P<y>.)\""
+    );
+}
