@@ -56,13 +56,6 @@ pub(crate) fn to_pairs(l: &Labels) -> Vec<(String, String)> {
         .collect()
 }
 
-#[allow(dead_code, reason = "metric evaluation uses it; it lands next")]
-/// Whether `l` has a label `name` (even with an empty value).
-pub(crate) fn has(l: &Labels, name: &str) -> bool {
-    l.iter().any(|x| x.name == name)
-}
-
-#[allow(dead_code, reason = "metric evaluation uses it; it lands next")]
 /// `l` without the labels `drop` selects, keeping empty values.
 pub(crate) fn without(l: &Labels, mut drop: impl FnMut(&str) -> bool) -> Labels {
     let mut buf = Vec::with_capacity(l.encoded().len());
@@ -82,7 +75,6 @@ mod tests {
     fn keeps_empty_values_and_sorts() {
         let l = from_pairs([("b", ""), ("a", "1"), ("a", "2")]);
         assert_eq!(l.to_string(), r#"{a="2", b=""}"#);
-        assert!(has(&l, "b"));
         assert_eq!(Labels::from_encoded(l.encoded()), Some(l.clone()));
         assert_eq!(without(&l, |n| n == "a").to_string(), r#"{b=""}"#);
     }

@@ -42,7 +42,6 @@ use json::{JsonExprParser, JsonParser, UnpackParser};
 use label_filter::LabelFilterStage;
 use logfmt::{LogfmtExprParser, LogfmtParser};
 use state::{Base, Cat, DUP_SUFFIX, LabelState};
-#[allow(unused_imports, reason = "metric evaluation uses them; it lands next")]
 pub(crate) use state::{ERROR_LABEL, Grouping, PRESERVE_ERROR_LABEL};
 
 /// What a stage does with the line.
@@ -177,7 +176,6 @@ fn reorder(stages: &[Stage]) -> Vec<Stage> {
     out
 }
 
-#[allow(dead_code, reason = "metric evaluation uses it; it lands next")]
 /// Loki's `removeLineformat` for metric queries that do not read the line: a `line_format`
 /// goes unless a parser or line filter follows it.
 pub(crate) fn remove_line_format(stages: &[Stage]) -> Vec<Stage> {

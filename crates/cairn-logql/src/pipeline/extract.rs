@@ -30,9 +30,15 @@ pub(crate) struct Extractor {
     spec: SampleSpec,
     grouping: Grouping,
     post: Arc<[Arc<LabelFilterStage>]>,
+    contains: Vec<String>,
 }
 
 impl Extractor {
+    /// The literals every line the extractor keeps contains (the store's hint).
+    pub(crate) fn line_contains(&self) -> &[String] {
+        &self.contains
+    }
+
     /// Loki's `RangeAggregationExpr.extractor`: `outer` is the grouping of an enclosing `sum`
     /// pushed down into a range aggregation that has none.
     pub(crate) fn new(
@@ -120,6 +126,7 @@ impl Extractor {
             spec,
             grouping,
             post: post.into(),
+            contains: super::line_contains(&stages),
         })
     }
 
