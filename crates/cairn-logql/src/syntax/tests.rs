@@ -306,3 +306,12 @@ fn formatter_splits_long_queries() {
         r#"{a="b"} | json"#
     );
 }
+
+#[test]
+fn regexp_parser_duplicate_names_are_named() {
+    let e = parse(r#"count_over_time({app="a"} | regexp `(?P<x>.)(?P<x>.)` [1m])"#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "parse error : invalid regexp parser: duplicate extracted label name 'x'"
+    );
+}
