@@ -29,7 +29,7 @@ impl Ctx<'_> {
     /// The evaluation times in nanoseconds: `start..=end` by `step`, or the end alone.
     pub(crate) fn steps(&self) -> Vec<i64> {
         let p = self.params;
-        if p.step_ns <= 0 || p.start_ns == p.end_ns {
+        if p.step_ns <= 0 {
             return vec![p.end_ns];
         }
         let mut out = Vec::new();
@@ -78,6 +78,16 @@ fn collect<'a>(e: &'a SampleExpr, out: &mut Vec<(&'a RangeAgg, Option<&'a Groupi
         }
         SampleExpr::LabelReplace(l) => collect(&l.inner, out),
         SampleExpr::Literal(_) | SampleExpr::VectorLit(_) => {}
+    }
+}
+
+/// Whether the query uses `approx_topk` (Loki runs it as a count-min sketch, instant only).
+fn has_approx_topk(e: &SampleExpr) -> bool {
+    match e {
+        SampleExpr::Vector(v) => v.op == VectorOp::ApproxTopk || has_approx_topk(&v.inner),
+        SampleExpr::BinOp(b) => has_approx_topk(&b.lhs) || has_approx_topk(&b.rhs),
+        SampleExpr::LabelReplace(l) => has_approx_topk(&l.inner),
+        _ => false,
     }
 }
 
@@ -130,6 +140,11 @@ pub(crate) async fn evaluate(
             });
         }
         _ => {}
+    }
+    if !instant && has_approx_topk(expr) {
+        return Err(Error::Execution(
+            "count min sketches are only supported on instant queries".into(),
+        ));
     }
     let mut ranges = Vec::new();
     collect(expr, &mut ranges);

@@ -91,16 +91,14 @@ fn aggregate(
             }
             mean
         }
-        RangeOp::Max => {
-            s.iter()
-                .skip(1)
-                .fold(s[0].1, |m, &(_, v)| if v > m || m.is_nan() { v } else { m })
-        }
-        RangeOp::Min => {
-            s.iter()
-                .skip(1)
-                .fold(s[0].1, |m, &(_, v)| if v < m || m.is_nan() { v } else { m })
-        }
+        RangeOp::Max => s
+            .iter()
+            .skip(1)
+            .fold(s[0].1, |m, &(_, v)| if v > m || m.is_nan() { v } else { m }),
+        RangeOp::Min => s
+            .iter()
+            .skip(1)
+            .fold(s[0].1, |m, &(_, v)| if v < m || m.is_nan() { v } else { m }),
         RangeOp::Stdvar | RangeOp::Stddev => {
             let (mut aux, mut count, mut mean) = (0.0f64, 0.0f64, 0.0f64);
             for &(_, v) in s {
