@@ -29,6 +29,7 @@ mod syntax;
 
 pub use engine::{Engine, EngineOptions, EngineStats, QueryParams, QueryResult, QueryValue};
 pub use error::{Error, ErrorKind, ParseError, Result};
+pub use gofmt::{format_go_duration, format_prom_duration};
 pub use memory::MemoryLogQuerier;
 pub use pipeline::{LabelsResult, Pipeline, Processed, StreamPipeline};
 pub use streams::{EntryOut, StreamOut, Streams};
