@@ -15,6 +15,7 @@
 //! and `__error_details__` as Loki's stages set them, Loki's parser hints and stage ordering.
 //! [`MemoryLogQuerier`] is an in-memory store for tests.
 
+mod detected;
 mod engine;
 mod error;
 mod gofmt;
@@ -27,6 +28,7 @@ mod pipeline;
 mod streams;
 mod syntax;
 
+pub use detected::{DetectedField, FieldDetector, field_type};
 pub use engine::{Engine, EngineOptions, EngineStats, QueryParams, QueryResult, QueryValue};
 pub use error::{Error, ErrorKind, ParseError, Result};
 pub use gofmt::{format_go_duration, format_prom_duration};
