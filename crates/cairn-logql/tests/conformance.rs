@@ -76,10 +76,15 @@
 //! Values compare equal when both are NaN, when they are equal, or when they differ by at
 //! most `1e-9 * max(1, |a|, |b|)`.
 
-// Until the engine runner reads every field, only the syntax check uses the parser.
+// Until the engine runner reads every field, only the syntax check and the unit tests of the
+// comparison use these modules.
 #[allow(dead_code)]
 #[path = "conformance/script.rs"]
 mod script;
+
+#[allow(dead_code)]
+#[path = "conformance/check.rs"]
+mod check;
 
 use std::path::{Path, PathBuf};
 
