@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one test command, locally and in CI: installs what the end-to-end tests need when it is
 # missing (Debian's prometheus and prometheus-alertmanager, PyPI's moto[server] and
-# pyarrow), then checks formatting and lints, runs every unit, integration and end-to-end
-# test, and builds the fuzz targets.
+# pyarrow, npm's @grafana/lezer-logql), then checks formatting and lints, runs every unit,
+# integration and end-to-end test, and builds the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -44,9 +44,26 @@ if ! python3 -c 'import pyarrow.parquet' >/dev/null 2>&1; then
   echo "installing pyarrow"
   pip_install pyarrow
 fi
+# cairn-logql's parse-acceptance test runs Grafana's LogQL editor grammar under Node.js.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "installing the Debian packages nodejs and npm"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+lezer_dir=crates/cairn-logql/tests/lezer
+lezer_version() {
+  node -p "require('./$1').${2:-version}" 2>/dev/null || true
+}
+lezer_pinned=$(lezer_version "$lezer_dir/package.json" "dependencies['@grafana/lezer-logql']")
+if [ "$(lezer_version "$lezer_dir/node_modules/@grafana/lezer-logql/package.json")" != "$lezer_pinned" ]; then
+  echo "installing @grafana/lezer-logql $lezer_pinned (npm ci in $lezer_dir)"
+  (cd "$lezer_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 prometheus --version 2>&1 | sed -n 1p
 amtool --version 2>&1 | sed -n 1p
 echo "moto $(python3 -c 'import moto; print(moto.__version__)'), pyarrow $(python3 -c 'import pyarrow; print(pyarrow.__version__)')"
+echo "node $(node --version), @grafana/lezer-logql $(lezer_version "$lezer_dir/node_modules/@grafana/lezer-logql/package.json")"
 
 section "promtool check config config/prometheus.yml"
 promtool check config config/prometheus.yml

@@ -54,6 +54,26 @@ pub enum RuleKind {
     },
 }
 
+/// The query language of a rule's expression.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum QueryLang {
+    /// PromQL over the metrics store (Prometheus rule files).
+    #[default]
+    PromQL,
+    /// A LogQL metric query over the log store (Loki's ruler files).
+    LogQL,
+}
+
+impl QueryLang {
+    /// `promql` or `logql`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryLang::PromQL => "promql",
+            QueryLang::LogQL => "logql",
+        }
+    }
+}
+
 /// One recording or alerting rule.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {
@@ -61,8 +81,10 @@ pub struct Rule {
     pub name: String,
     /// Recording or alerting.
     pub kind: RuleKind,
-    /// The PromQL expression.
+    /// The expression, in `lang`.
     pub expr: String,
+    /// The language of `expr`.
+    pub lang: QueryLang,
     /// The rule's labels (templates for alerting rules), group labels merged in.
     pub labels: BTreeMap<String, String>,
     /// The line of the rule in its file, when known.
@@ -75,12 +97,14 @@ impl Rule {
         matches!(self.kind, RuleKind::Alerting { .. })
     }
 
-    /// The expression as Prometheus prints it (in `/api/v1/rules` and `generatorURL`):
-    /// parsed and printed back, which normalises spacing.
+    /// The expression as Prometheus (or Loki) prints it (in `/api/v1/rules` and
+    /// `generatorURL`): parsed and printed back, which normalises spacing.
     pub fn query_string(&self) -> String {
-        cairn_promql::parse(&self.expr)
-            .map(|e| e.to_string())
-            .unwrap_or_else(|_| self.expr.trim().to_string())
+        let printed = match self.lang {
+            QueryLang::PromQL => cairn_promql::parse(&self.expr).map(|e| e.to_string()).ok(),
+            QueryLang::LogQL => cairn_logql::parse(&self.expr).map(|e| e.to_string()).ok(),
+        };
+        printed.unwrap_or_else(|| self.expr.trim().to_string())
     }
 }
 
@@ -124,6 +148,18 @@ struct RawRule {
 
 /// Parses and validates a rule file as Prometheus does (`promtool check rules`).
 pub fn parse_rule_file(name: &str, text: &str) -> Result<RuleFile> {
+    parse_rule_file_in(name, text, QueryLang::PromQL)
+}
+
+/// Parses and validates a rule file in Loki's ruler format: Prometheus' format with LogQL
+/// metric queries as expressions. A log query (no range aggregation) can never yield a
+/// sample, so it is refused here rather than failing at every evaluation.
+pub fn parse_log_rule_file(name: &str, text: &str) -> Result<RuleFile> {
+    parse_rule_file_in(name, text, QueryLang::LogQL)
+}
+
+/// Parses a rule file whose expressions are all in `lang`.
+pub fn parse_rule_file_in(name: &str, text: &str, lang: QueryLang) -> Result<RuleFile> {
     let file_err = |message: String| Error::File {
         file: name.to_string(),
         message,
@@ -179,7 +215,7 @@ pub fn parse_rule_file(name: &str, text: &str) -> Result<RuleFile> {
                 .clone()
                 .or_else(|| r.alert.clone())
                 .unwrap_or_default();
-            let rule = validate_rule(r, &g.labels).map_err(|m| {
+            let rule = validate_rule(r, &g.labels, lang).map_err(|m| {
                 let at = line.map(|l| format!("{l}: ")).unwrap_or_default();
                 file_err(format!(
                     "{at}group {:?}, rule {}, {label:?}: {m}",
@@ -242,6 +278,7 @@ fn rule_lines(text: &str) -> Vec<usize> {
 fn validate_rule(
     r: RawRule,
     group_labels: &BTreeMap<String, String>,
+    lang: QueryLang,
 ) -> std::result::Result<Rule, String> {
     let expr = match &r.expr {
         None | Some(serde_yaml_ng::Value::Null) => String::new(),
@@ -268,7 +305,21 @@ fn validate_rule(
     if expr.trim().is_empty() {
         return Err("field 'expr' must be set in rule".to_string());
     }
-    cairn_promql::parse(&expr).map_err(|e| format!("could not parse expression: {e}"))?;
+    match lang {
+        QueryLang::PromQL => {
+            cairn_promql::parse(&expr).map_err(|e| format!("could not parse expression: {e}"))?;
+        }
+        QueryLang::LogQL => match cairn_logql::parse(&expr) {
+            Err(e) => return Err(format!("could not parse expression: {e}")),
+            Ok(cairn_logql::Expr::Log(_)) => {
+                return Err(
+                    "expression is a log query: a rule needs a metric query (for example count_over_time({...}[5m]))"
+                        .to_string(),
+                );
+            }
+            Ok(cairn_logql::Expr::Sample(_)) => {}
+        },
+    }
     for k in r.labels.keys() {
         if k == "__name__" || !valid_label_name(k) {
             return Err(format!("invalid label name: {k}"));
@@ -319,6 +370,7 @@ fn validate_rule(
         name,
         kind,
         expr,
+        lang,
         labels,
         line: None,
     })

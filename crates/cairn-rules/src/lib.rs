@@ -21,7 +21,10 @@ mod template;
 pub use alert::{Alert, AlertState};
 pub use backtest::{Backtest, MemoryRuleStore, backtest, backtest_with};
 pub use error::{Error, Result};
-pub use file::{Rule, RuleFile, RuleGroup, RuleKind, parse_rule_file};
+pub use file::{
+    QueryLang, Rule, RuleFile, RuleGroup, RuleKind, parse_log_rule_file, parse_rule_file,
+    parse_rule_file_in,
+};
 pub use group::{AlertSink, EvalOptions, Health, OutgoingAlert, RuleStore};
 pub use manager::{
     Clock, GroupSnapshot, Manager, RuleSnapshot, SystemClock, expand_globs, load_rule_files,

@@ -490,6 +490,16 @@ pub(crate) fn check_regexp_parser(re: &str) -> Result<(), ParseError> {
 
 /// The named groups of a `| regexp` expression, checked as Loki checks them.
 pub(crate) fn regexp_parser_names(re: &str) -> Result<regex::Regex, String> {
+    // Go compiles a pattern naming two groups alike, then Loki refuses the second name; Rust's
+    // parser refuses the pattern itself, so the duplicate is looked for before compiling.
+    if let Err(e) = regex_syntax::ast::parse::Parser::new().parse(re)
+        && let regex_syntax::ast::ErrorKind::GroupNameDuplicate { .. } = e.kind()
+    {
+        let name = re
+            .get(e.span().start.offset..e.span().end.offset)
+            .unwrap_or_default();
+        return Err(format!("duplicate extracted label name '{name}'"));
+    }
     let compiled = compile_regex(re)?;
     if compiled.captures_len() <= 1 {
         return Err("at least one named capture must be supplied".into());

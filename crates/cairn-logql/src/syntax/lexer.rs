@@ -220,11 +220,16 @@ impl<'a> Scanner<'a> {
                         prefix = b'o';
                     }
                     b'b' => {
-                        // Go peeks at the character that started this token here, always
-                        // a '0', so "0b" always opens a binary literal.
-                        ch = self.read();
-                        base = 2;
-                        prefix = b'b';
+                        // Loki's scanner opens a binary literal only when `Peek()` gives '0'
+                        // or '1'. Mid-scan, `Peek()` returns the look-ahead the previous token
+                        // left: this '0' when the number follows that token directly, the
+                        // first blank before it otherwise. So `<0B` is a binary literal
+                        // without digits and `< 0B` a decimal one: both are errors.
+                        if self.ch == b'0' as i32 || self.ch == b'1' as i32 {
+                            ch = self.read();
+                            base = 2;
+                            prefix = b'b';
+                        }
                     }
                     _ => {
                         base = 8;

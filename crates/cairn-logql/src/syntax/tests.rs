@@ -306,3 +306,43 @@ fn formatter_splits_long_queries() {
         r#"{a="b"} | json"#
     );
 }
+
+#[test]
+fn zero_b_is_binary_only_right_after_the_previous_token() {
+    // Loki's scanner decides on a binary prefix from its saved look-ahead: after a blank,
+    // `0B` and `0b1` are decimal literals without digits; glued to the operator, `0B` is a
+    // binary literal, which the literal's float conversion then refuses.
+    assert_eq!(
+        err("{foo=\"bar\"} | logfmt | bytes < 0B"),
+        "parse error at line 1, col 32: decimal literal has no digits"
+    );
+    assert_eq!(
+        err("{foo=\"bar\"} | logfmt | x > 0b1"),
+        "parse error at line 1, col 28: decimal literal has no digits"
+    );
+    assert_eq!(
+        err("{foo=\"bar\"} | logfmt | bytes<0B"),
+        "parse error : unable to parse literal as a float: strconv.ParseFloat: parsing \"0B\": invalid syntax"
+    );
+    assert_eq!(
+        canon("{foo=\"bar\"} | logfmt | bytes < 1B"),
+        "{foo=\"bar\"} | logfmt | bytes<1B"
+    );
+}
+
+#[test]
+fn regexp_parser_names_each_label_once() {
+    // Go's regexp takes two groups of one name; Loki's regexp parser then refuses the second.
+    assert_eq!(
+        err("{app=\"a\"} | regexp `(?P<x>.)(?P<x>.)`"),
+        "parse error : invalid regexp parser: duplicate extracted label name 'x'"
+    );
+    assert_eq!(
+        err("{app=\"a\"} | regexp `(?P<x>.)(?<y>.)(?P<y>.)`"),
+        "parse error : invalid regexp parser: duplicate extracted label name 'y'"
+    );
+    assert_eq!(
+        canon("{app=\"a\"} | regexp `(?P<x>.)(?P<y>.)`"),
+        "{app=\"a\"} | regexp \"(?P<x>.)(?P<y>.)\""
+    );
+}
