@@ -70,8 +70,8 @@
 //!
 //! In expected label sets, `name=~"re"` matches a value by a fully anchored regular
 //! expression (for texts Loki takes from third-party libraries, such as JSON decoder errors).
-//! An empty value (`name=""`) is written as Loki shows it but compares equal to an absent
-//! label: Cairn's label sets, as Prometheus', cannot hold empty values.
+//! An empty value is significant, as in Loki's answers: `name=""` asserts that the label is
+//! present with an empty value (a json path that matches nothing, `logfmt --keep-empty`).
 //!
 //! Values compare equal when both are NaN, when they are equal, or when they differ by at
 //! most `1e-9 * max(1, |a|, |b|)`.

@@ -79,23 +79,13 @@ pub(crate) fn values_equal(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * 1f64.max(a.abs()).max(b.abs())
 }
 
-/// The expected pairs without empty exact values: Cairn's label sets cannot hold them.
-fn normalized(spec: &LabelSpec) -> Vec<(String, ValueSpec)> {
-    spec.pairs
-        .iter()
-        .filter(|(_, v)| *v != ValueSpec::Exact(String::new()))
-        .cloned()
-        .collect()
-}
-
 /// Whether answered labels satisfy an expected label set (names equal, values equal or fully
-/// matching the regex).
+/// matching the regex). An empty value is a value: `name=""` needs the label, present and empty.
 pub(crate) fn labels_match(spec: &LabelSpec, got: &Pairs) -> bool {
-    let want = normalized(spec);
-    if want.len() != got.len() {
+    if spec.pairs.len() != got.len() {
         return false;
     }
-    want.iter().zip(got).all(|((wn, wv), (gn, gv))| {
+    spec.pairs.iter().zip(got).all(|((wn, wv), (gn, gv))| {
         wn == gn
             && match wv {
                 ValueSpec::Exact(v) => v == gv,
@@ -323,28 +313,6 @@ fn check_series(
     Err(diff(&expected, &answered))
 }
 
-/// Expected streams whose labels become equal once empty values are dropped are one stream in
-/// Cairn's model: their entries merge in answer order.
-fn merged_streams(case: &Case, want: &[ExpStream]) -> Vec<ExpStream> {
-    let backward = matches!(case.kind, Kind::Log { backward: true, .. });
-    let mut out: Vec<ExpStream> = Vec::new();
-    for s in want {
-        let key = normalized(&s.labels);
-        match out.iter_mut().find(|o| normalized(&o.labels) == key) {
-            Some(o) => {
-                o.entries.extend(s.entries.iter().cloned());
-                if backward {
-                    o.entries.sort_by_key(|e| std::cmp::Reverse(e.ts_ns));
-                } else {
-                    o.entries.sort_by_key(|e| e.ts_ns);
-                }
-            }
-            None => out.push(s.clone()),
-        }
-    }
-    out
-}
-
 fn entry_matches(categorized: bool, w: &ExpEntry, g: &GotEntry) -> bool {
     w.ts_ns == g.ts_ns
         && w.line == g.line
@@ -360,7 +328,6 @@ fn check_streams(case: &Case, want: &[ExpStream], got: &[GotStream]) -> Result<(
             ..
         }
     );
-    let want = merged_streams(case, want);
     let got: Vec<&GotStream> = got.iter().filter(|s| !s.entries.is_empty()).collect();
     let same_entries = |w: &ExpStream, g: &GotStream| {
         w.entries.len() == g.entries.len()
@@ -372,7 +339,7 @@ fn check_streams(case: &Case, want: &[ExpStream], got: &[GotStream]) -> Result<(
     let mut used = vec![false; got.len()];
     let mut pairs = Vec::new();
     let mut ok = got.len() == want.len();
-    for w in &want {
+    for w in want {
         let cands: Vec<usize> = (0..got.len())
             .filter(|&j| !used[j] && labels_match(&w.labels, &got[j].labels))
             .collect();
@@ -394,7 +361,7 @@ fn check_streams(case: &Case, want: &[ExpStream], got: &[GotStream]) -> Result<(
         return Ok(());
     }
     let mut expected = Vec::new();
-    for w in &want {
+    for w in want {
         expected.push(fmt_spec(&w.labels));
         for e in &w.entries {
             expected.push(format!("  {}", fmt_exp_entry(categorized, e)));
@@ -542,7 +509,8 @@ fn fmt_pairs(p: &Pairs) -> String {
 }
 
 fn fmt_spec(s: &LabelSpec) -> String {
-    let inner: Vec<String> = normalized(s)
+    let inner: Vec<String> = s
+        .pairs
         .iter()
         .map(|(n, v)| match v {
             ValueSpec::Exact(v) => format!("{n}={v:?}"),
@@ -616,7 +584,7 @@ mod tests {
 
     #[test]
     fn instant_series_match_as_a_set_and_check_time() {
-        let c = case("eval instant at 60s x\n  {a=\"1\"} 2\n  {a=\"2\", e=\"\"} NaN\n");
+        let c = case("eval instant at 60s x\n  {a=\"1\"} 2\n  {a=\"2\"} NaN\n");
         let got = Got::Metric(GotMetric::Vector(vec![
             (pairs(&[("a", "2")]), 60_000, f64::NAN),
             (pairs(&[("a", "1")]), 60_000, 2.0),
@@ -686,9 +654,9 @@ mod tests {
     }
 
     #[test]
-    fn streams_merge_on_empty_values_and_keep_order() {
+    fn streams_compare_entries_in_order_and_empty_values_count() {
         let c = case(
-            "eval log from 0 to 10s direction forward q\n  {a=\"1\"}\n    1s \"x\"\n  {a=\"1\", u=\"\"}\n    2s \"y\"\n",
+            "eval log from 0 to 10s direction forward q\n  {a=\"1\"}\n    1s \"x\"\n    2s \"y\"\n",
         );
         let entry = |t: i64, l: &str| GotEntry {
             ts_ns: t * 1_000_000_000,
@@ -706,6 +674,11 @@ mod tests {
             entries: vec![entry(2, "y"), entry(1, "x")],
         }]);
         assert!(check(&c, &reversed).is_err());
+        let empty_value = Got::Streams(vec![GotStream {
+            labels: pairs(&[("a", "1"), ("u", "")]),
+            entries: vec![entry(1, "x"), entry(2, "y")],
+        }]);
+        assert!(check(&c, &empty_value).is_err());
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub(crate) enum Command {
 /// The entries one `load` line adds to one stream.
 #[derive(Clone, Debug)]
 pub(crate) struct LoadedStream {
+    /// 1-based line of the load line.
+    pub(crate) line: usize,
     /// The stream labels as written (empty values included; the runner drops them).
     pub(crate) labels: Vec<(String, String)>,
     /// The entries.
@@ -120,8 +122,6 @@ pub(crate) struct ExpSeries {
     pub(crate) labels: LabelSpec,
     /// The values.
     pub(crate) values: Vec<Option<f64>>,
-    /// 1-based line.
-    pub(crate) line: usize,
 }
 
 /// One expected entry of a log query.
@@ -286,7 +286,9 @@ fn err(line: usize, msg: impl Into<String>) -> ScriptError {
 fn parse_load(body: &[(usize, &str)]) -> Result<Vec<LoadedStream>, ScriptError> {
     let mut out = Vec::new();
     for &(lineno, text) in body {
-        out.push(parse_load_line(text).map_err(|m| err(lineno, m))?);
+        let mut s = parse_load_line(text).map_err(|m| err(lineno, m))?;
+        s.line = lineno;
+        out.push(s);
     }
     Ok(out)
 }
@@ -361,7 +363,11 @@ fn parse_load_line(text: &str) -> Result<LoadedStream, String> {
             metadata: metadata.clone(),
         })
         .collect();
-    Ok(LoadedStream { labels, entries })
+    Ok(LoadedStream {
+        line: 0,
+        labels,
+        entries,
+    })
 }
 
 fn parse_eval(lineno: usize, head: &str, body: &[(usize, &str)]) -> Result<Case, ScriptError> {
@@ -560,11 +566,7 @@ fn parse_expectations(
                     format!("{} values for {} points", values.len(), points),
                 ));
             }
-            series.push(ExpSeries {
-                labels,
-                values,
-                line: ln,
-            });
+            series.push(ExpSeries { labels, values });
         } else {
             let v = parse_value(text).map_err(e)?;
             scalar = Some(v.ok_or_else(|| err(ln, "a scalar cannot be `_`"))?);
