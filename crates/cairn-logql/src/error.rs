@@ -90,6 +90,11 @@ pub enum Error {
     /// A request parameter is invalid (time range, step, limit, direction...).
     #[error("{0}")]
     BadParameter(String),
+    /// A log query sent as an instant query.
+    #[error(
+        "log queries are not supported as an instant query type, please change your query to a range query type"
+    )]
+    InstantLogQuery,
     /// A metric query met an entry whose pipeline set `__error__` without a filter skipping it.
     #[error(
         "pipeline error: '{error}' for series: '{series}'.\nUse a label filter to intentionally skip this error. (e.g | __error__!=\"{error}\").\nTo skip all potential errors you can match empty errors.(e.g __error__=\"\")\nThe label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n"
@@ -126,9 +131,10 @@ impl Error {
     /// The kind deciding the status a client gets.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Parse(_) | Error::BadParameter(_) | Error::Pipeline { .. } => {
-                ErrorKind::BadRequest
-            }
+            Error::Parse(_)
+            | Error::BadParameter(_)
+            | Error::Pipeline { .. }
+            | Error::InstantLogQuery => ErrorKind::BadRequest,
             Error::Execution(_) => ErrorKind::BadRequest,
             Error::Limit(_) => ErrorKind::Limit,
             Error::Timeout => ErrorKind::Timeout,

@@ -273,7 +273,7 @@ pub(crate) fn parse_go_duration(orig: &str) -> Result<i64, String> {
 }
 
 /// Go's `time.Duration.String`: `1h2m3.5s`, `500ms`, `0s`.
-pub(crate) fn format_go_duration(d: i64) -> String {
+pub fn format_go_duration(d: i64) -> String {
     if d == 0 {
         return "0s".into();
     }
@@ -378,7 +378,7 @@ pub(crate) fn parse_prom_duration(orig: &str) -> Result<i64, String> {
 }
 
 /// Prometheus' `model.Duration.String` (millisecond precision, `1h30m`, `90d`, `2w`).
-pub(crate) fn format_prom_duration(d: i64) -> String {
+pub fn format_prom_duration(d: i64) -> String {
     let mut ms = d / MS;
     if ms == 0 {
         return "0s".into();

@@ -91,7 +91,6 @@ impl Pattern {
     }
 
     /// A pattern for the `|>` and `!>` line filters: only `<_>` captures.
-    #[allow(dead_code, reason = "the log pipeline's `|>` filters come next")]
     pub(crate) fn parse_filter(input: &str) -> Result<Pattern, String> {
         if input.is_empty() {
             return Ok(Pattern {
@@ -121,7 +120,6 @@ impl Pattern {
 
     /// The values of the named captures in `line`, in order; fewer than the names when the
     /// line ends early, none when the leading literal does not match.
-    #[allow(dead_code, reason = "the log pipeline's `| pattern` stage comes next")]
     pub(crate) fn matches<'a>(&self, line: &'a str) -> Vec<&'a str> {
         let mut out = Vec::new();
         if line.is_empty() || self.nodes.is_empty() {
@@ -170,7 +168,6 @@ impl Pattern {
     }
 
     /// Whether `line` matches the whole pattern (the line filter test).
-    #[allow(dead_code, reason = "the log pipeline's `|>` filters come next")]
     pub(crate) fn test(&self, line: &str) -> bool {
         if line.is_empty() || self.nodes.is_empty() {
             return line.is_empty() && self.nodes.is_empty();

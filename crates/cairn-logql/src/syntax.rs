@@ -17,3 +17,5 @@ mod tests;
 pub use ast::*;
 pub use parser::parse;
 pub use pretty::pretty;
+
+pub(crate) use build::go_regex_error;

@@ -212,6 +212,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 /// The Loki query API (Grafana's Loki data source URL is the root).
 fn loki_routes() -> Router<Arc<AppState>> {
     Router::new()
+        .route("/loki/api/v1/query", get(loki::query).post(loki::query))
+        .route(
+            "/loki/api/v1/query_range",
+            get(loki::query_range).post(loki::query_range),
+        )
         .route("/loki/api/v1/labels", get(loki::labels).post(loki::labels))
         .route("/loki/api/v1/label/{name}/values", get(loki::label_values))
         .route("/loki/api/v1/series", get(loki::series).post(loki::series))

@@ -51,6 +51,8 @@ type R<T> = Result<T, Error>;
 pub(crate) struct Exec<'a> {
     pub(crate) trees: &'a BTreeMap<String, Arc<Tree>>,
     pub(crate) funcs: &'a Funcs,
+    /// Values of argument-less functions bound for this execution only.
+    pub(crate) scope: &'a [(&'a str, Value)],
     pub(crate) limits: &'a Limits,
     pub(crate) tree: &'a Tree,
     pub(crate) name: &'a str,
@@ -69,6 +71,7 @@ impl<'a> Exec<'a> {
     pub(crate) fn run(
         trees: &'a BTreeMap<String, Arc<Tree>>,
         funcs: &'a Funcs,
+        scope: &'a [(&'a str, Value)],
         limits: &'a Limits,
         name: &'a str,
         data: &Value,
@@ -82,6 +85,7 @@ impl<'a> Exec<'a> {
         let mut e = Exec {
             trees,
             funcs,
+            scope,
             limits,
             tree,
             name,
@@ -553,6 +557,16 @@ impl<'a> Exec<'a> {
             return self
                 .call_template(cmd.pos, tname, data, true)
                 .map(Value::String);
+        }
+        if let Some((_, v)) = self.scope.iter().find(|(n, _)| *n == name) {
+            if !args.is_empty() {
+                return Err(self.err(
+                    cmd.pos,
+                    cmd.end,
+                    format!("wrong number of args for {name}: want 0 got {}", args.len()),
+                ));
+            }
+            return Ok(v.clone());
         }
         let Some(f) = self.funcs.get(name) else {
             return Err(self.err(

@@ -82,6 +82,19 @@ impl Funcs {
         f
     }
 
+    /// The builtins plus Loki's `line_format` / `label_format` functions (Loki's own string
+    /// helpers such as `ToUpper`, `Replace`, `regexReplaceAll`, `alignLeft`, `unixToTime`, and
+    /// the sprig functions it exposes such as `upper`, `trunc`, `add`, `addf`, `date`,
+    /// `toDate`, `fromJson`, `default`). `__line__` and `__timestamp__` yield the values the
+    /// caller binds with [`crate::Template::execute_scoped`] under [`crate::LINE_FUNC`] and
+    /// [`crate::TIMESTAMP_FUNC`] (an empty string and Go's zero time otherwise). Without a
+    /// time zone database, `toDateInZone` and `date` work in UTC.
+    pub fn loki() -> Funcs {
+        let mut f = Funcs::builtins();
+        crate::loki::install(&mut f);
+        f
+    }
+
     /// Adds or replaces the function `name`.
     pub fn insert(&mut self, name: &str, f: Func) {
         self.map.insert(name.to_owned(), f);

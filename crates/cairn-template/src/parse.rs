@@ -714,3 +714,58 @@ pub(crate) fn parse_number(text: &str) -> Option<Value> {
     }
     int(body, 10)
 }
+
+/// Collects the field names of `nodes` (Loki's `listNodeFields`).
+pub(crate) fn field_names(nodes: &[Node], out: &mut Vec<String>) {
+    for n in nodes {
+        match n {
+            Node::Action(p) => pipe_fields(p, out),
+            Node::If(c) | Node::Range(c) | Node::With(c) => {
+                pipe_fields(&c.pipe, out);
+                field_names(&c.list, out);
+                if let Some(e) = &c.else_list {
+                    field_names(e, out);
+                }
+            }
+            Node::Text(_) | Node::Template { .. } | Node::Break | Node::Continue => {}
+        }
+    }
+}
+
+fn pipe_fields(p: &Pipe, out: &mut Vec<String>) {
+    for c in &p.cmds {
+        for a in &c.args {
+            arg_fields(a, out);
+        }
+    }
+}
+
+fn arg_fields(a: &Arg, out: &mut Vec<String>) {
+    match &a.kind {
+        ArgKind::Field(names) => {
+            for n in names {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+        }
+        ArgKind::Pipe(p) => pipe_fields(p, out),
+        _ => {}
+    }
+}
+
+/// The field of a template that is exactly `{{.name}}`.
+pub(crate) fn simple_field(nodes: &[Node]) -> Option<&str> {
+    let [Node::Action(p)] = nodes else {
+        return None;
+    };
+    if !p.decl.is_empty() {
+        return None;
+    }
+    let [c] = p.cmds.as_slice() else { return None };
+    let [a] = c.args.as_slice() else { return None };
+    match &a.kind {
+        ArgKind::Field(names) if names.len() == 1 => Some(&names[0]),
+        _ => None,
+    }
+}

@@ -116,6 +116,36 @@ impl Template {
                 ),
             });
         }
-        Exec::run(&self.trees, funcs, &self.limits, name, data)
+        Exec::run(&self.trees, funcs, &[], &self.limits, name, data)
+    }
+
+    /// Executes the main template with argument-less functions bound to values for this
+    /// execution only (Loki's `__line__` and `__timestamp__`); each must be in the function
+    /// table the template was parsed with.
+    pub fn execute_scoped(&self, data: &Value, scope: &[(&str, Value)]) -> Result<String> {
+        Exec::run(
+            &self.trees,
+            &self.funcs,
+            scope,
+            &self.limits,
+            &self.name,
+            data,
+        )
+    }
+
+    /// The field names the main template reads (`.a.b` gives `a` and `b`), in order, without
+    /// repeats: Loki's `RequiredLabelNames` of a format stage.
+    pub fn field_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(t) = self.trees.get(&self.name) {
+            crate::parse::field_names(&t.root, &mut out);
+        }
+        out
+    }
+
+    /// `Some(name)` when the whole template is `{{.name}}`, which callers can answer without
+    /// executing it.
+    pub fn simple_field(&self) -> Option<&str> {
+        crate::parse::simple_field(&self.trees.get(&self.name)?.root)
     }
 }

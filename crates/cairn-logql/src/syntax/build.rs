@@ -490,17 +490,21 @@ pub(crate) fn check_regexp_parser(re: &str) -> Result<(), ParseError> {
 
 /// The named groups of a `| regexp` expression, checked as Loki checks them.
 pub(crate) fn regexp_parser_names(re: &str) -> Result<regex::Regex, String> {
-    // Go compiles a pattern naming two groups alike, then Loki refuses the second name; Rust's
-    // parser refuses the pattern itself, so the duplicate is looked for before compiling.
-    if let Err(e) = regex_syntax::ast::parse::Parser::new().parse(re)
-        && let regex_syntax::ast::ErrorKind::GroupNameDuplicate { .. } = e.kind()
-    {
-        let name = re
-            .get(e.span().start.offset..e.span().end.offset)
-            .unwrap_or_default();
-        return Err(format!("duplicate extracted label name '{name}'"));
-    }
-    let compiled = compile_regex(re)?;
+    let compiled = match compile_regex(re) {
+        Ok(c) => c,
+        Err(e) => {
+            // Go compiles repeated group names; Loki then refuses them by name.
+            let mut p = regex_syntax::ast::parse::Parser::new();
+            if let Err(err) = p.parse(re)
+                && let regex_syntax::ast::ErrorKind::GroupNameDuplicate { .. } = err.kind()
+            {
+                let span = err.span();
+                let name = re.get(span.start.offset..span.end.offset).unwrap_or(re);
+                return Err(format!("duplicate extracted label name '{name}'"));
+            }
+            return Err(e);
+        }
+    };
     if compiled.captures_len() <= 1 {
         return Err("at least one named capture must be supplied".into());
     }

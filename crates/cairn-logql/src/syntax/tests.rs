@@ -346,3 +346,12 @@ fn regexp_parser_names_each_label_once() {
         "{app=\"a\"} | regexp \"(?P<x>.)(?P<y>.)\""
     );
 }
+
+#[test]
+fn regexp_parser_duplicate_names_are_named() {
+    let e = parse(r#"count_over_time({app="a"} | regexp `(?P<x>.)(?P<x>.)` [1m])"#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "parse error : invalid regexp parser: duplicate extracted label name 'x'"
+    );
+}

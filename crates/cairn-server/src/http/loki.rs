@@ -7,6 +7,7 @@ mod json;
 mod meta;
 mod params;
 mod push;
+mod query;
 
 pub(crate) use push::{answer, push, push_legacy};
 
@@ -14,3 +15,4 @@ pub(crate) use index::{
     detected_labels, label_values, labels, series, stats, volume, volume_range,
 };
 pub(crate) use meta::{buildinfo, drilldown_limits, format_query};
+pub(crate) use query::{query, query_range};

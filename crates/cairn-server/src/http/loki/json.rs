@@ -8,10 +8,8 @@ use cairn_model::Labels;
 use crate::http::json::Json;
 
 /// Grafana's header asking for categorized labels, and the flag's name.
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
 pub(crate) const ENCODING_FLAGS_HEADER: &str = "x-loki-response-encoding-flags";
 /// See [`ENCODING_FLAGS_HEADER`].
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
 pub(crate) const CATEGORIZE_LABELS: &str = "categorize-labels";
 
 /// A value as Loki's `model.SampleValue.String()` writes it: never an exponent.
@@ -41,7 +39,6 @@ pub(crate) fn point(j: &mut Json, t_ms: i64, v: f64) {
 
 /// One entry of a stream as the encoder sees it.
 #[derive(Clone, Copy, Debug)]
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
 pub(crate) struct EntryOut<'a> {
     pub(crate) ts_ns: i64,
     pub(crate) line: &'a str,
@@ -50,7 +47,6 @@ pub(crate) struct EntryOut<'a> {
 }
 
 /// Writes name/value pairs as an object, in the order given.
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
 pub(crate) fn pairs(j: &mut Json, pairs: &[(String, String)]) {
     j.raw("{");
     for (i, (n, v)) in pairs.iter().enumerate() {
@@ -60,7 +56,6 @@ pub(crate) fn pairs(j: &mut Json, pairs: &[(String, String)]) {
 }
 
 /// One stream: `{"stream":{labels},"values":[["ns","line"(,{categories})],...]}`.
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
 pub(crate) fn stream<'a>(
     j: &mut Json,
     labels: &Labels,
@@ -95,7 +90,6 @@ pub(crate) fn stream<'a>(
 
 /// `{"status":"success"[,"warnings":[..]],"data":{"resultType":..,["encodingFlags":[..],]
 /// "result":<result>,"stats":<stats>}}` in Loki's key order.
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
 pub(crate) fn query_response(
     result_type: &str,
     result: &str,

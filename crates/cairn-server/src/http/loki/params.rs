@@ -13,7 +13,7 @@ pub(crate) const DEFAULT_LIMIT: u32 = 100;
 /// Default `limit` of `/index/volume*` answers.
 pub(crate) const DEFAULT_VOLUME_LIMIT: u32 = 100;
 /// Default `limit` of `/detected_fields`.
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
+#[allow(dead_code, reason = "detected_fields uses it")]
 pub(crate) const DEFAULT_FIELDS_LIMIT: u32 = 1000;
 /// Default look-back of ranges that name no start (`since`).
 const DEFAULT_SINCE_NS: i64 = 3_600_000_000_000;
@@ -35,7 +35,6 @@ pub(crate) struct RangeParams {
 
 /// An instant query's parameters (`/query`).
 #[derive(Clone, Debug, PartialEq)]
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
 pub(crate) struct InstantParams {
     pub(crate) query: String,
     pub(crate) time_ns: i64,
@@ -194,7 +193,6 @@ pub(crate) fn range(p: &Params, now: i64) -> Result<RangeParams, String> {
 }
 
 /// `/query`.
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
 pub(crate) fn instant(p: &Params, now: i64) -> Result<InstantParams, String> {
     Ok(InstantParams {
         query: p.get("query").unwrap_or("").to_string(),
@@ -234,7 +232,7 @@ pub(crate) fn target_labels(p: &Params) -> Vec<String> {
 }
 
 /// `limit` (or the older `field_limit`) of `/detected_fields`, default 1000.
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
+#[allow(dead_code, reason = "detected_fields uses it")]
 pub(crate) fn fields_limit(p: &Params) -> Result<u32, String> {
     let v = p
         .get("limit")
@@ -244,7 +242,7 @@ pub(crate) fn fields_limit(p: &Params) -> Result<u32, String> {
 }
 
 /// `line_limit` of `/detected_fields`, default 100.
-#[allow(dead_code, reason = "the Loki query endpoints use it")]
+#[allow(dead_code, reason = "detected_fields uses it")]
 pub(crate) fn line_limit(p: &Params) -> Result<u32, String> {
     positive_u32(p.get("line_limit"), DEFAULT_LIMIT, "line_limit")
 }
