@@ -76,22 +76,32 @@
 //! Values compare equal when both are NaN, when they are equal, or when they differ by at
 //! most `1e-9 * max(1, |a|, |b|)`.
 
-// Until the engine runner reads every field, only the syntax check and the unit tests of the
-// comparison use these modules.
-#[allow(dead_code)]
+#[path = "conformance/check.rs"]
+mod check;
+#[path = "conformance/run.rs"]
+mod run;
 #[path = "conformance/script.rs"]
 mod script;
 
-#[allow(dead_code)]
-#[path = "conformance/check.rs"]
-mod check;
-
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use cairn_logql::{Engine, EngineOptions};
+use run::{CaseResult, run_file};
 use script::{Command, parse_script};
 
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
 fn scripts_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
+    manifest_dir().join("tests/conformance")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join("../../target"))
 }
 
 /// The `.test` files directly in `dir`, sorted.
@@ -107,6 +117,24 @@ fn test_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// A script path relative to the crate, for reports.
+fn shown(p: &Path) -> String {
+    p.strip_prefix(manifest_dir())
+        .unwrap_or(p)
+        .display()
+        .to_string()
+}
+
+fn report(r: &CaseResult, why: &str) -> String {
+    format!(
+        "{}:{}: {}\n{}\n",
+        shown(&r.file),
+        r.line,
+        r.query,
+        why.trim_end()
+    )
+}
+
 /// Every script parses and holds cases; a malformed script would silently test nothing.
 #[test]
 fn scripts_are_well_formed() {
@@ -115,23 +143,78 @@ fn scripts_are_well_formed() {
     files.extend(test_files(&dir.join("pending")));
     assert!(!files.is_empty(), "no scripts in {}", dir.display());
     let mut problems = Vec::new();
-    let mut cases = 0;
     for f in &files {
         let text = std::fs::read_to_string(f).expect("script is readable");
         let s = parse_script(&text);
         for e in &s.errors {
-            problems.push(format!("{}:{}", f.display(), e));
+            problems.push(format!("{}:{}", shown(f), e));
         }
-        let n = s
-            .commands
-            .iter()
-            .filter(|c| matches!(c, Command::Eval(_)))
-            .count();
-        if n == 0 {
-            problems.push(format!("{}: no eval", f.display()));
+        if !s.commands.iter().any(|c| matches!(c, Command::Eval(_))) {
+            problems.push(format!("{}: no eval", shown(f)));
         }
-        cases += n;
     }
-    println!("{} scripts, {cases} cases", files.len());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Runs every script; fails on any failing case of the main suite and on any pending case that
+/// passes (it belongs back in the main suite).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logql_conformance() {
+    let dir = scripts_dir();
+    let engine = Engine::new(EngineOptions::default());
+    let mut table = String::from("LogQL conformance\n");
+    let mut failures = String::new();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for f in test_files(&dir) {
+        let results = run_file(&engine, &f).await;
+        let bad: Vec<&CaseResult> = results.iter().filter(|r| r.failure.is_some()).collect();
+        passed += results.len() - bad.len();
+        failed += bad.len();
+        let _ = writeln!(
+            table,
+            "  {:<54} {:>4} cases {:>4} passed {:>4} failed",
+            shown(&f),
+            results.len(),
+            results.len() - bad.len(),
+            bad.len()
+        );
+        for r in bad {
+            failures.push_str(&report(r, r.failure.as_deref().unwrap_or_default()));
+            failures.push('\n');
+        }
+    }
+    let (mut pending, mut promoted) = (0usize, String::new());
+    for f in test_files(&dir.join("pending")) {
+        let results = run_file(&engine, &f).await;
+        let good: Vec<&CaseResult> = results.iter().filter(|r| r.failure.is_none()).collect();
+        pending += results.len() - good.len();
+        let _ = writeln!(
+            table,
+            "  {:<54} {:>4} cases {:>4} pending {:>4} now passing",
+            shown(&f),
+            results.len(),
+            results.len() - good.len(),
+            good.len()
+        );
+        for r in good {
+            promoted.push_str(&report(
+                r,
+                "passes now: move it from pending/ to the main suite",
+            ));
+        }
+    }
+    let _ = writeln!(
+        table,
+        "  total: {} passed, {failed} failed, {pending} pending (not counted as passing)",
+        passed
+    );
+    println!("{table}");
+    let out = target_dir().join("logql-conformance-failures.txt");
+    let _ = std::fs::create_dir_all(target_dir());
+    let _ = std::fs::write(&out, format!("{table}\n{failures}{promoted}"));
+    assert!(
+        failures.is_empty() && promoted.is_empty(),
+        "{failed} failing LogQL conformance cases (also in {}):\n\n{failures}{promoted}",
+        out.display()
+    );
 }
