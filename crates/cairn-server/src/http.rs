@@ -217,6 +217,7 @@ fn loki_routes() -> Router<Arc<AppState>> {
             "/loki/api/v1/query_range",
             get(loki::query_range).post(loki::query_range),
         )
+        .route("/loki/api/v1/tail", get(loki::tail))
         .route("/loki/api/v1/labels", get(loki::labels).post(loki::labels))
         .route("/loki/api/v1/label/{name}/values", get(loki::label_values))
         .route("/loki/api/v1/series", get(loki::series).post(loki::series))

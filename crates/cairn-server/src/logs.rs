@@ -22,7 +22,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 
 pub(crate) use rate::RateLimiter;
-pub(crate) use tail::TailHub;
+pub(crate) use tail::{TailHub, TailSubscription};
 pub(crate) use validate::{group_errors, valid_label_name};
 
 use crate::backend::{LogRefusalKind, LogsStore};

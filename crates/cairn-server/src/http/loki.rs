@@ -8,6 +8,7 @@ mod meta;
 mod params;
 mod push;
 mod query;
+mod tail;
 
 pub(crate) use push::{answer, push, push_legacy};
 
@@ -16,3 +17,4 @@ pub(crate) use index::{
 };
 pub(crate) use meta::{buildinfo, drilldown_limits, format_query};
 pub(crate) use query::{query, query_range};
+pub(crate) use tail::tail;
