@@ -7,6 +7,11 @@
 //! count as passing, and a pending case that starts to pass fails the test until it is moved
 //! back to the main suite.
 //!
+//! Every script runs twice, over the store's default chunks and over chunks of two entries, so
+//! that chunk boundaries cannot hide behind small data. `cargo test -p cairn-logql --test
+//! conformance -- --nocapture` prints the per-file table; the table and every failure are also
+//! written to `target/logql-conformance-failures.txt`.
+//!
 //! # Script format
 //!
 //! The format follows Prometheus' promqltest and Loki's own `logqltest`, with log queries
