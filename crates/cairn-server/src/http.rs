@@ -234,6 +234,11 @@ fn loki_routes() -> Router<Arc<AppState>> {
             get(loki::volume_range).post(loki::volume_range),
         )
         .route("/loki/api/v1/detected_labels", get(loki::detected_labels))
+        .route("/loki/api/v1/detected_fields", get(loki::detected_fields))
+        .route(
+            "/loki/api/v1/detected_field/{name}/values",
+            get(loki::detected_field_values),
+        )
         .route("/loki/api/v1/status/buildinfo", get(loki::buildinfo))
         .route(
             "/loki/api/v1/format_query",

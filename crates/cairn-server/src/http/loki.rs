@@ -2,6 +2,7 @@
 //! Drilldown endpoints and live tail, answered as Loki answers them so that Grafana's Loki
 //! data source and Logs Drilldown work unchanged.
 
+mod detected;
 mod index;
 mod json;
 mod meta;
@@ -12,6 +13,7 @@ mod tail;
 
 pub(crate) use push::{answer, push, push_legacy};
 
+pub(crate) use detected::{detected_field_values, detected_fields};
 pub(crate) use index::{
     detected_labels, label_values, labels, series, stats, volume, volume_range,
 };

@@ -13,7 +13,6 @@ pub(crate) const DEFAULT_LIMIT: u32 = 100;
 /// Default `limit` of `/index/volume*` answers.
 pub(crate) const DEFAULT_VOLUME_LIMIT: u32 = 100;
 /// Default `limit` of `/detected_fields`.
-#[allow(dead_code, reason = "detected_fields uses it")]
 pub(crate) const DEFAULT_FIELDS_LIMIT: u32 = 1000;
 /// Default look-back of ranges that name no start (`since`).
 const DEFAULT_SINCE_NS: i64 = 3_600_000_000_000;
@@ -232,7 +231,6 @@ pub(crate) fn target_labels(p: &Params) -> Vec<String> {
 }
 
 /// `limit` (or the older `field_limit`) of `/detected_fields`, default 1000.
-#[allow(dead_code, reason = "detected_fields uses it")]
 pub(crate) fn fields_limit(p: &Params) -> Result<u32, String> {
     let v = p
         .get("limit")
@@ -242,7 +240,6 @@ pub(crate) fn fields_limit(p: &Params) -> Result<u32, String> {
 }
 
 /// `line_limit` of `/detected_fields`, default 100.
-#[allow(dead_code, reason = "detected_fields uses it")]
 pub(crate) fn line_limit(p: &Params) -> Result<u32, String> {
     positive_u32(p.get("line_limit"), DEFAULT_LIMIT, "line_limit")
 }
