@@ -13,16 +13,17 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use cairn_logql::MemoryLogQuerier;
 use cairn_model::{
-    LabelValuesRequest, Labels, MetricMetadata, Querier, QueryError, Sample, SelectRequest, Series,
-    SeriesRequest, TenantId, stale_nan,
+    LabelValuesRequest, Labels, LogQuerier, MetricMetadata, Querier, QueryError, Sample,
+    SelectRequest, Series, SeriesRequest, TenantId, stale_nan,
 };
 use cairn_promql::{InstantSample, MemoryQuerier, Value};
 use tokio::sync::RwLock;
 
 use crate::alert::{AlertState, AlertingState, Step};
 use crate::error::{Error, Result};
-use crate::file::{RuleFile, RuleKind};
+use crate::file::{QueryLang, RuleFile, RuleKind};
 use crate::group::{EvalOptions, GroupState, RuleStore, candidates, ms, record};
 
 /// Most steps per range query (the engine refuses more than 11,000 points per series).
@@ -82,6 +83,30 @@ pub async fn backtest_with(
     end_ms: i64,
     opts: &EvalOptions,
 ) -> Result<Backtest> {
+    run(files, data, None, start_ms, end_ms, opts).await
+}
+
+/// [`backtest_with`] over metrics and logs: LogQL rules read `logs`. Rule sets with LogQL
+/// rules are evaluated step by step, through the running manager's code.
+pub async fn backtest_with_logs(
+    files: &[RuleFile],
+    data: &MemoryQuerier,
+    logs: &MemoryLogQuerier,
+    start_ms: i64,
+    end_ms: i64,
+    opts: &EvalOptions,
+) -> Result<Backtest> {
+    run(files, data, Some(logs.clone()), start_ms, end_ms, opts).await
+}
+
+async fn run(
+    files: &[RuleFile],
+    data: &MemoryQuerier,
+    logs: Option<MemoryLogQuerier>,
+    start_ms: i64,
+    end_ms: i64,
+    opts: &EvalOptions,
+) -> Result<Backtest> {
     if end_ms < start_ms {
         return Err(Error::Eval(format!(
             "backtest end {end_ms} is before its start {start_ms}"
@@ -92,8 +117,16 @@ pub async fn backtest_with(
         .flat_map(|f| f.groups.iter().cloned())
         .map(|g| GroupState::new(g, opts, false))
         .collect();
-    if has_forward_reference(&groups) {
-        return stepwise(groups, data.clone(), start_ms, end_ms, opts).await;
+    let has_logql = groups
+        .iter()
+        .flat_map(|g| g.rules.iter())
+        .any(|r| r.rule.lang == QueryLang::LogQL);
+    if has_logql || has_forward_reference(&groups) {
+        let store = MemoryRuleStore {
+            data: RwLock::new(data.clone()),
+            logs,
+        };
+        return stepwise(groups, store, start_ms, end_ms, opts).await;
     }
     let mut out = Backtest {
         data: data.clone(),
@@ -273,12 +306,12 @@ async fn range_samples(
 /// manager uses.
 async fn stepwise(
     mut groups: Vec<GroupState>,
-    data: MemoryQuerier,
+    store: MemoryRuleStore,
     start_ms: i64,
     end_ms: i64,
     opts: &EvalOptions,
 ) -> Result<Backtest> {
-    let store = Arc::new(MemoryRuleStore::new(data));
+    let store = Arc::new(store);
     let dyn_store: Arc<dyn RuleStore> = Arc::clone(&store) as Arc<dyn RuleStore>;
     let mut out = Backtest::default();
     let mut next: Vec<i64> = vec![start_ms; groups.len()];
@@ -328,10 +361,11 @@ fn states(g: &GroupState) -> HashMap<Labels, AlertState> {
         .collect()
 }
 
-/// A [`RuleStore`] over a [`MemoryQuerier`]: appends land in memory.
+/// A [`RuleStore`] over a [`MemoryQuerier`] (and optionally logs): appends land in memory.
 #[derive(Debug, Default)]
 pub struct MemoryRuleStore {
     data: RwLock<MemoryQuerier>,
+    logs: Option<MemoryLogQuerier>,
 }
 
 impl MemoryRuleStore {
@@ -339,6 +373,15 @@ impl MemoryRuleStore {
     pub fn new(data: MemoryQuerier) -> Self {
         MemoryRuleStore {
             data: RwLock::new(data),
+            logs: None,
+        }
+    }
+
+    /// A store holding `data`, whose LogQL rules read `logs`.
+    pub fn with_logs(data: MemoryQuerier, logs: MemoryLogQuerier) -> Self {
+        MemoryRuleStore {
+            data: RwLock::new(data),
+            logs: Some(logs),
         }
     }
 
@@ -403,6 +446,10 @@ impl RuleStore for MemoryRuleStore {
             d.add(tenant, l.clone(), std::slice::from_ref(s));
         }
         Ok(())
+    }
+
+    fn log_querier(&self) -> Option<&dyn LogQuerier> {
+        self.logs.as_ref().map(|l| l as &dyn LogQuerier)
     }
 }
 

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use cairn_model::{Labels, Matcher, Querier, Sample, SelectRequest, TenantId, stale_nan};
+use cairn_model::{
+    Labels, LogQuerier, Matcher, Querier, Sample, SelectRequest, TenantId, stale_nan,
+};
 use cairn_promql::{Engine, InstantSample, Value};
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::alert::{Alert, AlertState, AlertingState, Candidate, Step};
-use crate::file::{Rule, RuleGroup, RuleKind};
+use crate::file::{QueryLang, Rule, RuleGroup, RuleKind};
 use crate::metrics::RuleMetrics;
 use crate::template::{self, QueryEnv, TemplateContext};
 
@@ -21,6 +23,11 @@ use crate::template::{self, QueryEnv, TemplateContext};
 pub trait RuleStore: Querier {
     /// Appends samples for `tenant`; `Ok` once they are durable.
     async fn append(&self, tenant: &TenantId, series: &[(Labels, Sample)]) -> Result<(), String>;
+
+    /// The log store that LogQL rules read, if there is one.
+    fn log_querier(&self) -> Option<&dyn LogQuerier> {
+        None
+    }
 }
 
 /// An alert on its way to an Alertmanager.
@@ -85,6 +92,8 @@ pub struct EvalOptions {
     pub templates: TemplateContext,
     /// Engine used for rule expressions and `query`.
     pub engine: Engine,
+    /// Engine used for LogQL rule expressions.
+    pub log_engine: cairn_logql::Engine,
 }
 
 impl Default for EvalOptions {
@@ -98,6 +107,7 @@ impl Default for EvalOptions {
             for_grace_period: Duration::from_secs(600),
             templates: TemplateContext::default(),
             engine: Engine::default(),
+            log_engine: cairn_logql::Engine::default(),
         }
     }
 }
@@ -373,14 +383,24 @@ async fn eval_rule(
     store: &Arc<dyn RuleStore>,
     opts: &EvalOptions,
 ) -> Result<Vec<(Labels, f64)>, String> {
-    let samples = query_vector(
-        &opts.engine,
-        store.as_ref(),
-        &opts.tenant,
-        &r.rule.expr,
-        q_ts,
-    )
-    .await?;
+    let samples = match r.rule.lang {
+        QueryLang::PromQL => {
+            query_vector(
+                &opts.engine,
+                store.as_ref(),
+                &opts.tenant,
+                &r.rule.expr,
+                q_ts,
+            )
+            .await?
+        }
+        QueryLang::LogQL => {
+            let logs = store
+                .log_querier()
+                .ok_or_else(|| "LogQL rules need the log store, which is not open".to_string())?;
+            log_query_vector(&opts.log_engine, logs, &opts.tenant, &r.rule.expr, q_ts).await?
+        }
+    };
     match &r.rule.kind {
         RuleKind::Recording => record(&r.rule, samples, limit),
         RuleKind::Alerting {
@@ -422,6 +442,37 @@ pub(crate) async fn query_vector(
     {
         Value::Vector(v) => Ok(v),
         Value::Scalar { t_ms, v } => Ok(vec![InstantSample {
+            labels: Labels::empty(),
+            t_ms,
+            v,
+        }]),
+        _ => Err("rule result is not a vector or scalar".to_string()),
+    }
+}
+
+/// Runs a LogQL metric query as an instant query (as Loki's ruler does); a scalar becomes one
+/// sample without labels.
+pub(crate) async fn log_query_vector(
+    engine: &cairn_logql::Engine,
+    querier: &dyn LogQuerier,
+    tenant: &TenantId,
+    expr: &str,
+    t_ms: i64,
+) -> Result<Vec<InstantSample>, String> {
+    let parsed = cairn_logql::parse(expr).map_err(|e| e.to_string())?;
+    let t_ns = t_ms.saturating_mul(1_000_000);
+    let out = engine
+        .execute(
+            querier,
+            tenant,
+            &parsed,
+            &cairn_logql::QueryParams::instant(t_ns),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    match out.value {
+        cairn_logql::QueryValue::Metric(Value::Vector(v)) => Ok(v),
+        cairn_logql::QueryValue::Metric(Value::Scalar { t_ms, v }) => Ok(vec![InstantSample {
             labels: Labels::empty(),
             t_ms,
             v,

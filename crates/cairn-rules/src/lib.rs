@@ -19,7 +19,7 @@ mod metrics;
 mod template;
 
 pub use alert::{Alert, AlertState};
-pub use backtest::{Backtest, MemoryRuleStore, backtest, backtest_with};
+pub use backtest::{Backtest, MemoryRuleStore, backtest, backtest_with, backtest_with_logs};
 pub use error::{Error, Result};
 pub use file::{
     QueryLang, Rule, RuleFile, RuleGroup, RuleKind, parse_log_rule_file, parse_rule_file,

@@ -111,7 +111,7 @@ async fn shortcut_matches_step_by_step() {
         .cloned()
         .map(|g| GroupState::new(g, &opts, false))
         .collect();
-    let slow = stepwise(groups, data, 3 * MIN, 89 * MIN, &opts)
+    let slow = stepwise(groups, MemoryRuleStore::new(data), 3 * MIN, 89 * MIN, &opts)
         .await
         .unwrap();
     assert!(!fast.alerts.is_empty());
@@ -330,4 +330,77 @@ groups:
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn logql_rules_record_and_alert_over_logs() {
+    use cairn_model::LogEntry;
+    let text = r#"
+groups:
+  - name: api-logs
+    interval: 1m
+    rules:
+      - record: app:log_errors:count1m
+        expr: sum by (app) (count_over_time({app="api"} |= "error" [1m]))
+      - alert: ApiLogErrors
+        expr: sum by (app) (count_over_time({app="api"} |= "error" [1m])) > 5
+        for: 2m
+"#;
+    let files = vec![crate::file::parse_log_rule_file("logs.yml", text).unwrap()];
+    let tenant = TenantId::default_tenant();
+    let mut logs = MemoryLogQuerier::new();
+    let ms_ns = 1_000_000i64;
+    // Ten error lines a minute from 10:00 to 19:54, one "ok" line every minute throughout.
+    let mut entries: Vec<LogEntry> = (0..100)
+        .map(|k| LogEntry::new((10 * MIN + k * 6_000) * ms_ns, format!("level=error n={k}")))
+        .collect();
+    entries.extend((0..30).map(|m| LogEntry::new((m * MIN + 30_000) * ms_ns, "level=info ok")));
+    logs.add(&tenant, l(&[("app", "api")]), &entries);
+    let opts = EvalOptions {
+        tenant: tenant.clone(),
+        ..EvalOptions::default()
+    };
+    let out = backtest_with_logs(&files, &MemoryQuerier::new(), &logs, 0, 25 * MIN, &opts)
+        .await
+        .unwrap();
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let alert = l(&[("alertname", "ApiLogErrors"), ("app", "api")]);
+    assert_eq!(
+        out.alerts.get(&alert).cloned().unwrap_or_default(),
+        vec![
+            (11 * MIN, AlertState::Pending),
+            (13 * MIN, AlertState::Firing),
+            (21 * MIN, AlertState::Inactive),
+        ]
+    );
+    let recorded = out
+        .data
+        .select(
+            &tenant,
+            &SelectRequest {
+                matchers: vec![cairn_model::Matcher::equal(
+                    "__name__",
+                    "app:log_errors:count1m",
+                )],
+                start_ms: 11 * MIN,
+                end_ms: 11 * MIN,
+                max_series: 0,
+                max_samples: 0,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].samples[0].v, 10.0);
+}
+
+#[test]
+fn loki_rule_files_refuse_log_queries_and_promql() {
+    let log_query = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: '{app=\"api\"} |= \"error\"'\n";
+    let e = crate::file::parse_log_rule_file("l.yml", log_query).unwrap_err();
+    assert!(e.to_string().contains("a rule needs a metric query"), "{e}");
+    let promql =
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: rate(x[5m]) > 1\n";
+    let e = crate::file::parse_log_rule_file("l.yml", promql).unwrap_err();
+    assert!(e.to_string().contains("could not parse expression"), "{e}");
 }
