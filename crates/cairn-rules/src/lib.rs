@@ -28,6 +28,7 @@ pub use file::{
 pub use group::{AlertSink, EvalOptions, Health, OutgoingAlert, RuleStore};
 pub use manager::{
     Clock, GroupSnapshot, Manager, RuleSnapshot, SystemClock, expand_globs, load_rule_files,
+    load_rule_files_in,
 };
 pub use metrics::RuleMetrics;
 pub use template::TemplateContext;

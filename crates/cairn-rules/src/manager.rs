@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::alert::{Alert, AlertState};
 use crate::error::{Error, Result};
-use crate::file::{Rule, RuleFile, parse_rule_file};
+use crate::file::{QueryLang, Rule, RuleFile, parse_rule_file_in};
 use crate::group::{AlertSink, EvalOptions, GroupState, Health, RuleStore, time};
 use crate::metrics::RuleMetrics;
 
@@ -305,6 +305,12 @@ impl Manager {
 /// Reads every file matching the glob patterns (Prometheus' `rule_files`), sorted, each
 /// file once; a pattern matching nothing is not an error.
 pub fn load_rule_files(patterns: &[String]) -> Result<Vec<RuleFile>> {
+    load_rule_files_in(patterns, QueryLang::PromQL)
+}
+
+/// Reads and parses every rule file `patterns` name, with expressions in `lang` (LogQL:
+/// Loki's ruler files).
+pub fn load_rule_files_in(patterns: &[String], lang: QueryLang) -> Result<Vec<RuleFile>> {
     let paths = expand_globs(patterns)?;
     let mut files = Vec::with_capacity(paths.len());
     for p in paths {
@@ -313,7 +319,7 @@ pub fn load_rule_files(patterns: &[String]) -> Result<Vec<RuleFile>> {
             path: name.clone(),
             message: e.to_string(),
         })?;
-        files.push(parse_rule_file(&name, &text)?);
+        files.push(parse_rule_file_in(&name, &text, lang)?);
     }
     Ok(files)
 }

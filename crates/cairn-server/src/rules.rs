@@ -12,19 +12,20 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_model::{
-    LabelRef, LabelValuesRequest, Labels, MetricMetadata, Querier, QueryError, Sample,
+    LabelRef, LabelValuesRequest, Labels, LogQuerier, MetricMetadata, Querier, QueryError, Sample,
     SelectRequest, Series, SeriesRefs, SeriesRequest, TenantId, WriteBatch,
 };
 use cairn_promql::{Engine, EngineOptions};
 use cairn_rules::{
-    AlertSink, Clock, EvalOptions, Manager, OutgoingAlert, RuleFile, RuleMetrics, RuleStore,
-    SystemClock, TemplateContext, expand_globs, load_rule_files, parse_rule_file,
+    AlertSink, Clock, EvalOptions, Manager, OutgoingAlert, QueryLang, RuleFile, RuleMetrics,
+    RuleStore, SystemClock, TemplateContext, expand_globs, load_rule_files, load_rule_files_in,
+    parse_rule_file,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::backend::MetricsStore;
+use crate::backend::{LogsStore, MetricsStore};
 use crate::config::{Config, SlosConfig};
 
 /// Batches waiting to be posted; beyond this a batch is dropped.
@@ -32,8 +33,11 @@ const QUEUE_BATCHES: usize = 1024;
 /// Most alerts per POST (Prometheus' notifier).
 const MAX_BATCH: usize = 256;
 
-/// The storage engine as the rule engine's store.
-pub(crate) struct StoreRules(pub(crate) Arc<dyn MetricsStore>);
+/// The storage engine as the rule engine's store: metrics, and logs for LogQL rules.
+pub(crate) struct StoreRules(
+    pub(crate) Arc<dyn MetricsStore>,
+    pub(crate) Option<Arc<dyn LogsStore>>,
+);
 
 #[async_trait]
 impl Querier for StoreRules {
@@ -102,6 +106,10 @@ impl RuleStore for StoreRules {
             return Err(appended.messages.join("; "));
         }
         Ok(())
+    }
+
+    fn log_querier(&self) -> Option<&dyn LogQuerier> {
+        self.1.as_deref().map(LogsStore::log_querier)
     }
 }
 
@@ -188,14 +196,37 @@ pub(crate) fn alerts_json(alerts: &[OutgoingAlert]) -> String {
     serde_json::Value::Array(list).to_string()
 }
 
-/// Every rule group the config names: the rule files of `rules.rule_files`, then the SLO
-/// files of `slos.files` compiled into rule groups. Errors name the file.
+/// Every rule group the config names: the rule files of `rules.rule_files`, the Loki ruler
+/// files of `rules.log_rule_files`, then the SLO files of `slos.files` compiled into rule
+/// groups. Errors name the file.
 pub fn load_rules(config: &Config) -> Result<Vec<RuleFile>, String> {
-    load(&config.rules.rule_files, &config.slos)
+    load(&RuleSources::of(config))
 }
 
-fn load(rule_patterns: &[String], slos: &SlosConfig) -> Result<Vec<RuleFile>, String> {
-    let mut files = load_rule_files(rule_patterns).map_err(|e| e.to_string())?;
+/// Where rules come from, as the config names them (kept for reloads).
+#[derive(Clone, Debug)]
+struct RuleSources {
+    rule_files: Vec<String>,
+    log_rule_files: Vec<String>,
+    slos: SlosConfig,
+}
+
+impl RuleSources {
+    fn of(config: &Config) -> Self {
+        RuleSources {
+            rule_files: config.rules.rule_files.clone(),
+            log_rule_files: config.rules.log_rule_files.clone(),
+            slos: config.slos.clone(),
+        }
+    }
+}
+
+fn load(src: &RuleSources) -> Result<Vec<RuleFile>, String> {
+    let slos = &src.slos;
+    let mut files = load_rule_files(&src.rule_files).map_err(|e| e.to_string())?;
+    files.extend(
+        load_rule_files_in(&src.log_rule_files, QueryLang::LogQL).map_err(|e| e.to_string())?,
+    );
     let opts = cairn_slo::LoadOptions {
         default_period: slos.default_period,
         ..cairn_slo::LoadOptions::default()
@@ -219,8 +250,7 @@ fn load(rule_patterns: &[String], slos: &SlosConfig) -> Result<Vec<RuleFile>, St
 /// The running rule engine and how to reload it.
 pub(crate) struct RulesService {
     pub(crate) manager: Arc<Manager>,
-    patterns: Vec<String>,
-    slos: SlosConfig,
+    sources: RuleSources,
 }
 
 impl RulesService {
@@ -229,6 +259,7 @@ impl RulesService {
     pub(crate) async fn open(
         config: &Config,
         store: Arc<dyn MetricsStore>,
+        logs: Option<Arc<dyn LogsStore>>,
         metrics: RuleMetrics,
         files: Vec<RuleFile>,
     ) -> Arc<RulesService> {
@@ -237,11 +268,12 @@ impl RulesService {
             .external_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", config.server.listen));
+        let tenant = r
+            .tenant
+            .clone()
+            .unwrap_or_else(|| config.multitenancy.default_tenant.clone());
         let opts = EvalOptions {
-            tenant: r
-                .tenant
-                .clone()
-                .unwrap_or_else(|| config.multitenancy.default_tenant.clone()),
+            tenant: tenant.clone(),
             default_interval: r.evaluation_interval,
             default_query_offset: r.query_offset,
             resend_delay: r.resend_delay,
@@ -260,12 +292,17 @@ impl RulesService {
                     .unwrap_or(60_000),
                 ..EngineOptions::default()
             }),
+            log_engine: cairn_logql::Engine::new(cairn_logql::EngineOptions {
+                max_series: config.limits_for(&tenant).logs.max_query_series,
+                max_samples: config.query.max_samples,
+                timeout: Some(config.query.timeout),
+                ..cairn_logql::EngineOptions::default()
+            }),
         };
-        let manager = Manager::new(opts, Arc::new(StoreRules(store)), metrics);
+        let manager = Manager::new(opts, Arc::new(StoreRules(store, logs)), metrics);
         let svc = Arc::new(RulesService {
             manager,
-            patterns: r.rule_files.clone(),
-            slos: config.slos.clone(),
+            sources: RuleSources::of(config),
         });
         svc.manager.update(files).await;
         svc
@@ -273,9 +310,8 @@ impl RulesService {
 
     /// Re-reads the rule files; on error the current rules stay.
     pub(crate) async fn reload(&self) -> Result<(), String> {
-        let patterns = self.patterns.clone();
-        let slos = self.slos.clone();
-        let files = tokio::task::spawn_blocking(move || load(&patterns, &slos))
+        let sources = self.sources.clone();
+        let files = tokio::task::spawn_blocking(move || load(&sources))
             .await
             .map_err(|e| format!("rule loading failed: {e}"))??;
         let groups: usize = files.iter().map(|f| f.groups.len()).sum();

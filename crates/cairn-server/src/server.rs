@@ -277,6 +277,7 @@ async fn start_rules(
     let svc = RulesService::open(
         &state.config,
         Arc::clone(store),
+        state.logs.get().cloned(),
         state.rule_metrics.clone(),
         files,
     )

@@ -49,6 +49,10 @@ fn every_example_parses() {
             cairn_rules::parse_rule_file(&name, &text)
                 .unwrap_or_else(|e| panic!("config/{name} is not a valid rule file: {e}"));
             rule_files += 1;
+        } else if name.starts_with("log-rules/") {
+            cairn_rules::parse_log_rule_file(&name, &text)
+                .unwrap_or_else(|e| panic!("config/{name} is not a valid Loki rule file: {e}"));
+            rule_files += 1;
         } else if name.ends_with(".yaml") || name.ends_with(".yml") {
             // SLO files may hold several documents (OpenSLO's SLO + SLI + AlertPolicy).
             for doc in serde_yaml_ng::Deserializer::from_str(&text) {
@@ -59,7 +63,10 @@ fn every_example_parses() {
         }
     }
     assert!(cairn_configs >= 2, "cairn.yaml and cairn-s3.yaml at least");
-    assert!(rule_files >= 1, "rules/example.yml");
+    assert!(
+        rule_files >= 2,
+        "rules/example.yml and log-rules/api-errors.yml"
+    );
     assert!(others >= 1, "prometheus.yml");
 }
 

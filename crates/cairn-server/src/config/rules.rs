@@ -13,6 +13,7 @@ use crate::error::Result;
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRules {
     rule_files: Option<Vec<String>>,
+    log_rule_files: Option<Vec<String>>,
     evaluation_interval: Option<String>,
     query_offset: Option<String>,
     resend_delay: Option<String>,
@@ -30,6 +31,9 @@ pub struct RulesConfig {
     /// Globs of rule files, relative to the config file's directory (`rule_files`, default
     /// none).
     pub rule_files: Vec<String>,
+    /// Globs of rule files in Loki's ruler format (LogQL metric queries over the log store),
+    /// relative to the config file's directory (`log_rule_files`, default none).
+    pub log_rule_files: Vec<String>,
     /// Interval of groups that set none (`evaluation_interval`, default 1m).
     pub evaluation_interval: Duration,
     /// Query offset of groups that set none (`query_offset`, default 0s).
@@ -57,6 +61,7 @@ impl Default for RulesConfig {
     fn default() -> Self {
         RulesConfig {
             rule_files: Vec::new(),
+            log_rule_files: Vec::new(),
             evaluation_interval: Duration::from_secs(60),
             query_offset: Duration::ZERO,
             resend_delay: Duration::from_secs(60),
@@ -74,6 +79,7 @@ impl Default for RulesConfig {
 pub(crate) fn validate(v: &V<'_>, raw: Option<RawRules>, file: &str) -> Result<RulesConfig> {
     let raw = raw.unwrap_or_default();
     let rule_files = super::relative_to_file(file, raw.rule_files.unwrap_or_default());
+    let log_rule_files = super::relative_to_file(file, raw.log_rule_files.unwrap_or_default());
     let tenant = raw
         .tenant
         .map(|t| TenantId::new(&t).map_err(|e| v.err("rules.tenant", e.to_string())))
@@ -99,6 +105,7 @@ pub(crate) fn validate(v: &V<'_>, raw: Option<RawRules>, file: &str) -> Result<R
     }
     Ok(RulesConfig {
         rule_files,
+        log_rule_files,
         evaluation_interval: v.positive(
             "rules.evaluation_interval",
             v.duration(
