@@ -1,5 +1,6 @@
 use super::*;
 use crate::backtest::MemoryRuleStore;
+use crate::file::parse_rule_file;
 use crate::template::TemplateContext;
 use cairn_model::{Labels, Matcher, Querier, Sample, SelectRequest, TenantId, is_stale_nan};
 use cairn_promql::MemoryQuerier;
