@@ -25,15 +25,16 @@ mod windows;
 
 pub use compile::{
     BUCKET, BUDGET_GROUP_INTERVAL, BUDGET_REMAINING_RECORD, BurnCondition, Compiled, CompiledAlert,
-    CompiledSlo, ERROR_BUCKET_RECORD, PERIOD_RATIO_RECORD, RuleFileOut, RuleGroupOut, RuleOut,
-    SLOTH_BUDGET_REMAINING_RECORD, SliWindow, TOTAL_BUCKET_RECORD, compile, sli_record,
+    CompiledSlo, ERROR_BUCKET_RECORD, LOG_ERROR_RATE_RECORD, LOG_TOTAL_RATE_RECORD,
+    PERIOD_RATIO_RECORD, RuleFileOut, RuleGroupOut, RuleOut, SLOTH_BUDGET_REMAINING_RECORD,
+    SliWindow, TOTAL_BUCKET_RECORD, compile, log_rate_record, sli_record,
 };
 pub use discover::{LoadedRule, slos_from_rules};
 pub use duration::{format_duration, parse_duration};
 pub use error::{Error, Result};
 pub use load::{LoadOptions, SloFile, parse_slo_file};
 pub use openslo::MIN_EVENTS_ANNOTATION;
-pub use spec::{AlertMeta, Alerting, Extensions, Sli, SloSpec};
+pub use spec::{AlertMeta, Alerting, Extensions, Sli, SliLanguage, SloSpec};
 pub use status::{AlertInstance, AlertStatus, BurnRate, SloStatus, status};
 pub use windows::{AlertWindows, Window, WindowsCatalog, parse_alert_windows};
 

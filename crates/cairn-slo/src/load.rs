@@ -10,7 +10,7 @@ use crate::duration::format_duration;
 use crate::error::Error;
 use crate::openslo::{self, V1Set};
 use crate::sloth;
-use crate::spec::{Sli, SloSpec};
+use crate::spec::{Sli, SliLanguage, SloSpec};
 use crate::windows::{WindowsCatalog, parse_alert_windows};
 
 /// How to read SLO files.
@@ -255,11 +255,31 @@ fn validate(slo: &SloSpec, windows: &WindowsCatalog, errors: &mut Vec<Error>) {
     };
     for (field, q) in queries {
         match render_window(q, "5m") {
-            Ok(r) => {
-                if let Err(e) = cairn_promql::parse(&r) {
-                    errors.push(err(field, format!("invalid promql with window 5m: {e}")));
+            Ok(r) => match slo.extensions.query_language {
+                SliLanguage::PromQL => {
+                    if let Err(e) = cairn_promql::parse(&r) {
+                        let hint = if cairn_logql::parse(&r).is_ok() {
+                            " (it is valid LogQL: set cairn.query_language: logql for an SLI over logs)"
+                        } else {
+                            ""
+                        };
+                        errors.push(err(
+                            field,
+                            format!("invalid promql with window 5m: {e}{hint}"),
+                        ));
+                    }
                 }
-            }
+                SliLanguage::LogQL => match cairn_logql::parse(&r) {
+                    Ok(cairn_logql::Expr::Sample(_)) => {}
+                    Ok(cairn_logql::Expr::Log(_)) => errors.push(err(
+                        field,
+                        "a log query counts nothing: use a metric query such as sum(count_over_time({...}[{{.window}}]))".to_string(),
+                    )),
+                    Err(e) => {
+                        errors.push(err(field, format!("invalid logql with window 5m: {e}")))
+                    }
+                },
+            },
             Err(e) => errors.push(err(field, e)),
         }
     }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::duration::parse_duration;
 use crate::error::Error;
-use crate::spec::{AlertMeta, Alerting, Extensions, Sli, SloSpec};
+use crate::spec::{AlertMeta, Alerting, Extensions, Sli, SliLanguage, SloSpec};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +93,8 @@ struct RawAlert {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExtensions {
+    #[serde(default)]
+    query_language: Option<String>,
     #[serde(default)]
     min_events: Option<u64>,
     #[serde(default)]
@@ -209,6 +211,14 @@ pub(crate) fn read(
         let a = slo.alerting.unwrap_or_default();
         let mut ext = Extensions::default();
         if let Some(c) = slo.cairn {
+            match c.query_language.as_deref() {
+                None | Some("promql") => {}
+                Some("logql") => ext.query_language = SliLanguage::LogQL,
+                Some(other) => errors.push(err(
+                    "cairn.query_language",
+                    format!("{other:?}: expected promql or logql"),
+                )),
+            }
             ext.min_events = c.min_events;
             if let Some(b) = c.data_missing_alert {
                 ext.data_missing_alert = b;

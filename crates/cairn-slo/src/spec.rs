@@ -90,10 +90,23 @@ pub struct AlertMeta {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// The language of an SLO's SLI queries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SliLanguage {
+    /// PromQL over the metrics store.
+    #[default]
+    PromQL,
+    /// LogQL metric queries over the log store (`count_over_time` ratios and the like).
+    LogQL,
+}
+
 /// Cairn-only settings, from the `cairn:` key of a Sloth SLO or `cairn.dev/...` annotations
 /// of an OpenSLO SLO.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Extensions {
+    /// The SLI queries' language (`cairn.query_language` in Sloth files, the metric source
+    /// type `Loki` in OpenSLO v1).
+    pub query_language: SliLanguage,
     /// Page and ticket alerts need at least this many events in their long window.
     pub min_events: Option<u64>,
     /// Generate the `<Name>SLIDataMissing` alert (default: when alerts are generated).
@@ -105,6 +118,7 @@ pub struct Extensions {
 impl Default for Extensions {
     fn default() -> Self {
         Extensions {
+            query_language: SliLanguage::PromQL,
             min_events: None,
             data_missing_alert: true,
             data_missing_for: Duration::from_secs(15 * 60),

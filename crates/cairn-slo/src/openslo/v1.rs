@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{MIN_EVENTS_ANNOTATION, Metadata};
 use crate::duration::parse_duration;
 use crate::error::Error;
-use crate::spec::{AlertMeta, Alerting, Extensions, Sli, SloSpec};
+use crate::spec::{AlertMeta, Alerting, Extensions, Sli, SliLanguage, SloSpec};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -259,6 +259,8 @@ impl V1Set {
                 }
             };
             let sli = sli_spec.and_then(|s| sli_of(&s, &err, errors));
+            let language = sli.as_ref().map_or(SliLanguage::PromQL, |(_, l)| *l);
+            let sli = sli.map(|(s, _)| s);
             let period = match spec.time_window.as_slice() {
                 [w] => {
                     if w.calendar.is_some() || w.is_rolling == Some(false) {
@@ -294,7 +296,10 @@ impl V1Set {
                 ));
             }
             let alerting = self.alerting_of(&spec.alert_policies, &err, errors);
-            let mut ext = Extensions::default();
+            let mut ext = Extensions {
+                query_language: language,
+                ..Extensions::default()
+            };
             if let Some(v) = meta.annotations.get(MIN_EVENTS_ANNOTATION) {
                 match v.trim().parse::<u64>() {
                     Ok(n) => ext.min_events = Some(n),
@@ -497,10 +502,34 @@ impl V1Set {
     }
 }
 
+/// The SLI of an indicator and the language of its queries: `Prometheus` metric sources are
+/// PromQL, `Loki` ones LogQL (every metric of one SLI must use the same).
 fn sli_of(
     s: &V1SliSpec,
     err: &dyn Fn(&str, String) -> Error,
     errors: &mut Vec<Error>,
+) -> Option<(Sli, SliLanguage)> {
+    let mut languages = Vec::new();
+    let sli = sli_query_of(s, err, errors, &mut languages)?;
+    languages.dedup();
+    match languages.as_slice() {
+        [] => Some((sli, SliLanguage::PromQL)),
+        [one] => Some((sli, *one)),
+        _ => {
+            errors.push(err(
+                "indicator.spec.ratioMetric",
+                "the metrics of one SLI must all be Prometheus or all be Loki sources".to_string(),
+            ));
+            None
+        }
+    }
+}
+
+fn sli_query_of(
+    s: &V1SliSpec,
+    err: &dyn Fn(&str, String) -> Error,
+    errors: &mut Vec<Error>,
+    languages: &mut Vec<SliLanguage>,
 ) -> Option<Sli> {
     let _ = &s.description;
     if s.threshold_metric.is_some() {
@@ -517,36 +546,38 @@ fn sli_of(
         ));
         return None;
     };
-    let q = |what: &str, m: &Option<V1Metric>, errors: &mut Vec<Error>| -> Option<String> {
+    let mut q = |what: &str, m: &Option<V1Metric>, errors: &mut Vec<Error>| -> Option<String> {
         let field = format!("indicator.spec.ratioMetric.{what}");
         let m = m.as_ref()?;
-        if let Some(k) = m
-            .metric_source
-            .kind
-            .as_deref()
-            .filter(|k| !k.eq_ignore_ascii_case("prometheus"))
-        {
-            errors.push(err(
-                &format!("{field}.metricSource.type"),
-                format!("{k:?} is not supported (Prometheus)"),
-            ));
-            return None;
-        }
+        let language = match m.metric_source.kind.as_deref() {
+            None => SliLanguage::PromQL,
+            Some(k) if k.eq_ignore_ascii_case("prometheus") => SliLanguage::PromQL,
+            Some(k) if k.eq_ignore_ascii_case("loki") => SliLanguage::LogQL,
+            Some(k) => {
+                errors.push(err(
+                    &format!("{field}.metricSource.type"),
+                    format!("{k:?} is not supported (Prometheus or Loki)"),
+                ));
+                return None;
+            }
+        };
+        languages.push(language);
         let _ = &m.metric_source.metric_source_ref;
         let query = m
             .metric_source
             .spec
             .get("query")
             .or_else(|| m.metric_source.spec.get("promql"))
+            .or_else(|| m.metric_source.spec.get("logql"))
             .and_then(|v| v.as_str());
         let Some(query) = query else {
             errors.push(err(
                 &format!("{field}.metricSource.spec.query"),
-                "a prometheus query is required".to_string(),
+                "a query is required".to_string(),
             ));
             return None;
         };
-        if query.contains("{{") || !r.counter {
+        if query.contains("{{") || !r.counter || language == SliLanguage::LogQL {
             return Some(query.to_string());
         }
         // A bare counter selector with `counter: true`: Cairn applies the window itself.
