@@ -105,7 +105,9 @@ fn benches(c: &mut Criterion) {
 
     let lf = log_pipeline(r#"{app=~".+"} | logfmt"#);
     g.throughput(Throughput::Bytes(bytes(&logfmt)));
-    g.bench_function("logfmt", |b| b.iter(|| black_box(run_pipeline(&lf, &logfmt))));
+    g.bench_function("logfmt", |b| {
+        b.iter(|| black_box(run_pipeline(&lf, &logfmt)))
+    });
     g.finish();
 
     // The whole engine over an in-memory store: scan, extraction and windows.
