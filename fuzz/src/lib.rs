@@ -2,8 +2,10 @@
 //! `fuzz_targets/` and the stable `replay` binary. Each one panics only on a real bug: a
 //! decoder panicking, or accepting input into an inconsistent batch.
 
+mod logql;
 mod logs;
 
+pub use logql::logql;
 pub use logs::{
     content_encoding, fluent_http, forward, loki_push_json, loki_push_proto, otlp_logs,
 };
@@ -21,7 +23,7 @@ const MAX_DECODED: usize = 32 << 20;
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name, for the replay binary.
-pub const TARGETS: [(&str, Target); 10] = [
+pub const TARGETS: [(&str, Target); 11] = [
     ("remote_write_v1", remote_write_v1),
     ("remote_write_v2", remote_write_v2),
     ("remote_read", remote_read),
@@ -32,6 +34,7 @@ pub const TARGETS: [(&str, Target); 10] = [
     ("forward", forward),
     ("otlp_logs", otlp_logs),
     ("content_encoding", content_encoding),
+    ("logql", logql),
 ];
 
 /// Limits small enough that fuzzed inputs reach the limit checks.

@@ -78,10 +78,10 @@ pub(crate) fn sanitize_key(key: &str) -> String {
 pub struct LabelsResult {
     /// Stream labels (after `drop`, `keep` and renames).
     pub stream: Labels,
-    /// Structured metadata labels, sorted by name.
-    pub metadata: Vec<(String, String)>,
-    /// Parsed labels and `__error__`/`__error_details__`, sorted by name.
-    pub parsed: Vec<(String, String)>,
+    /// Structured metadata labels (empty values kept).
+    pub metadata: Labels,
+    /// Parsed labels and `__error__`/`__error_details__` (empty values kept).
+    pub parsed: Labels,
     /// All of them together (Loki's flat label set), empty values kept.
     pub all: Labels,
 }
@@ -91,8 +91,8 @@ impl LabelsResult {
         LabelsResult {
             all: stream.clone(),
             stream,
-            metadata: Vec::new(),
-            parsed: Vec::new(),
+            metadata: Labels::empty(),
+            parsed: Labels::empty(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use cairn_model::Labels;
 
+use crate::labels;
 use crate::pipeline::LabelsResult;
 
 /// One entry of a result.
@@ -95,7 +96,10 @@ impl Streams {
                 out.len() - 1
             });
             let (metadata, parsed) = if categorized {
-                (e.labels.metadata.clone(), e.labels.parsed.clone())
+                (
+                    labels::to_pairs(&e.labels.metadata),
+                    labels::to_pairs(&e.labels.parsed),
+                )
             } else {
                 (Vec::new(), Vec::new())
             };

@@ -369,24 +369,22 @@ impl JsonRun<'_> {
     }
 
     fn label(&mut self, key: &[u8], value: &[u8], ty: Ty) -> Result<(), Stop> {
-        let name = if self.prefix.is_empty() {
-            let k = match self.keys.get(key) {
-                Some(k) => k.clone(),
-                None => {
-                    let k = sanitize_key(&String::from_utf8_lossy(key));
-                    if self.keys.len() < MAX_KEYS {
-                        self.keys.insert(key.to_vec(), k.clone());
-                    }
-                    k
+        let name: Cow<'_, str> = if self.prefix.is_empty() {
+            if !self.keys.contains_key(key) {
+                let k = sanitize_key(&String::from_utf8_lossy(key));
+                if self.keys.len() >= MAX_KEYS {
+                    self.keys.clear();
                 }
-            };
+                self.keys.insert(key.to_vec(), k);
+            }
+            let k: &str = self.keys.get(key).map(String::as_str).unwrap_or("");
             if k.is_empty() {
                 return Ok(());
             }
-            if self.st.base_has(&k) || self.st.has_in(&k, Cat::Meta) {
-                format!("{k}{DUP_SUFFIX}")
+            if self.st.base_has(k) || self.st.has_in(k, Cat::Meta) {
+                Cow::Owned(format!("{k}{DUP_SUFFIX}"))
             } else {
-                k
+                Cow::Borrowed(k)
             }
         } else {
             self.prefix.push(key.to_vec());
@@ -398,12 +396,25 @@ impl JsonRun<'_> {
                 k = self.sanitized_prefix();
             }
             self.prefix.pop();
-            k
+            Cow::Owned(k)
         };
         if !self.hints.should_extract(&name) || self.st.extracted(&name) {
             return Ok(());
         }
-        self.st.set(Cat::Parsed, &name, &read_value(value, ty));
+        match ty {
+            Ty::String
+                if memchr::memchr(b'\\', value).is_none()
+                    && std::str::from_utf8(value).is_ok_and(|v| !v.contains('\u{fffd}')) =>
+            {
+                let v = std::str::from_utf8(value).unwrap_or("");
+                self.st.set(Cat::Parsed, &name, v);
+            }
+            Ty::Number => {
+                let v = std::str::from_utf8(value).unwrap_or("");
+                self.st.set(Cat::Parsed, &name, v);
+            }
+            _ => self.st.set(Cat::Parsed, &name, &read_value(value, ty)),
+        }
         if !self.hints.should_continue(&name, self.st) {
             return Err(Stop::Drop);
         }

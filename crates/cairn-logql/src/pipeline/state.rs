@@ -4,7 +4,10 @@
 //! case.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+
+use xxhash_rust::xxh3::xxh3_64;
 
 use cairn_model::Labels;
 
@@ -127,6 +130,30 @@ impl Base {
     }
 }
 
+/// Passes an already computed 64-bit hash through (the caches key by an xxh3 of the labels).
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// A cache keyed by the xxh3 of an encoding; an entry holds the encoding to rule out
+/// collisions.
+type Cache<V> = HashMap<u64, (Box<[u8]>, V), BuildHasherDefault<PassThrough>>;
+
 /// Bound on the results a stream's cache keeps (lines with unique parsed values would make it
 /// grow without end).
 const MAX_CACHED: usize = 4096;
@@ -143,8 +170,8 @@ pub(crate) struct LabelState {
     /// overwrite them.
     extracted: Vec<String>,
     base_result: Arc<LabelsResult>,
-    cache: HashMap<Vec<u8>, Arc<LabelsResult>>,
-    grouped_cache: HashMap<Vec<u8>, Labels>,
+    cache: Cache<Arc<LabelsResult>>,
+    grouped_cache: Cache<Labels>,
     scratch: Vec<u8>,
 }
 
@@ -159,8 +186,8 @@ impl LabelState {
             err_details: String::new(),
             extracted: Vec::new(),
             base_result,
-            cache: HashMap::new(),
-            grouped_cache: HashMap::new(),
+            cache: Cache::default(),
+            grouped_cache: Cache::default(),
             scratch: Vec::new(),
         }
     }
@@ -371,23 +398,34 @@ impl LabelState {
                 key.push(*c as u8);
                 key.extend_from_slice(n.as_bytes());
             }
-            if let Some(r) = self.cache.get(&key) {
+            let h = xxh3_64(&key);
+            if let Some((k, r)) = self.cache.get(&h)
+                && **k == *key
+            {
                 Err(Arc::clone(r))
             } else {
-                let mut stream: Vec<(&str, &str)> = Vec::new();
-                let mut meta: Vec<(String, String)> = Vec::new();
-                let mut parsed: Vec<(String, String)> = Vec::new();
+                let mut stream: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
+                let mut meta: Vec<(&str, &str)> = Vec::new();
+                let mut parsed: Vec<(&str, &str)> = Vec::with_capacity(cats.len());
                 for &(n, v) in &pairs {
                     match cats.iter().find(|(m, _)| *m == n).map(|(_, c)| *c) {
-                        Some(Cat::Parsed) => parsed.push((n.to_owned(), v.to_owned())),
-                        Some(Cat::Meta) => meta.push((n.to_owned(), v.to_owned())),
+                        Some(Cat::Parsed) => parsed.push((n, v)),
+                        Some(Cat::Meta) => meta.push((n, v)),
                         _ => stream.push((n, v)),
                     }
                 }
+                let stream = if stream.len() == self.base.pairs.len()
+                    && self.del.is_empty()
+                    && self.add[Cat::Stream as usize].len() == 0
+                {
+                    self.base.labels.clone()
+                } else {
+                    labels::from_pairs(stream)
+                };
                 Ok(LabelsResult {
-                    stream: labels::from_pairs(stream),
-                    metadata: meta,
-                    parsed,
+                    stream,
+                    metadata: labels::from_pairs(meta),
+                    parsed: labels::from_pairs(parsed),
                     all: labels::from_encoded(&key[..all_len]),
                 })
             }
@@ -399,7 +437,8 @@ impl LabelState {
                 if self.cache.len() >= MAX_CACHED {
                     self.cache.clear();
                 }
-                self.cache.insert(key.clone(), Arc::clone(&r));
+                self.cache
+                    .insert(xxh3_64(&key), (key.as_slice().into(), Arc::clone(&r)));
                 r
             }
         };
@@ -461,14 +500,16 @@ impl LabelState {
         }
         labels::encode_into(&mut pairs, &mut key);
         drop(pairs);
-        let out = match self.grouped_cache.get(&key) {
-            Some(l) => l.clone(),
-            None => {
+        let h = xxh3_64(&key);
+        let out = match self.grouped_cache.get(&h) {
+            Some((k, l)) if **k == *key => l.clone(),
+            _ => {
                 let l = labels::from_encoded(&key);
                 if self.grouped_cache.len() >= MAX_CACHED {
                     self.grouped_cache.clear();
                 }
-                self.grouped_cache.insert(key.clone(), l.clone());
+                self.grouped_cache
+                    .insert(h, (key.as_slice().into(), l.clone()));
                 l
             }
         };

@@ -285,8 +285,8 @@ fn categories_in_results() {
     let md = vec![("trace".to_owned(), "t1".to_owned())];
     let out = sp.process(1, "level=info", &md).unwrap();
     assert_eq!(out.labels.stream.to_string(), r#"{app="a"}"#);
-    assert_eq!(out.labels.metadata, vec![("trace".into(), "t1".into())]);
-    assert_eq!(out.labels.parsed, vec![("level".into(), "info".into())]);
+    assert_eq!(out.labels.metadata.to_string(), r#"{trace="t1"}"#);
+    assert_eq!(out.labels.parsed.to_string(), r#"{level="info"}"#);
 }
 
 #[test]
