@@ -103,24 +103,18 @@ impl FieldDetector {
 
     /// Adds one entry: its stream labels, line, structured metadata and the labels the
     /// query's own parsers extracted.
-    pub fn add(
-        &mut self,
-        stream: &Labels,
-        line: &str,
-        metadata: &[(String, String)],
-        parsed: &[(String, String)],
-    ) {
-        for (k, v) in metadata {
-            if let Some(f) = self.field(k, &[]) {
-                f.kind = field_type(v);
-                f.values.insert(v.clone());
+    pub fn add(&mut self, stream: &Labels, line: &str, metadata: &Labels, parsed: &Labels) {
+        for m in metadata.iter() {
+            if let Some(f) = self.field(m.name, &[]) {
+                f.kind = field_type(m.value);
+                f.values.insert(m.value.to_string());
             }
         }
         let (found, parser) = self.parse_line(stream, line);
         let mut all: Vec<(String, String)> = parsed
             .iter()
-            .filter(|(k, _)| !is_error_label(k))
-            .cloned()
+            .filter(|l| !is_error_label(l.name))
+            .map(|l| (l.name.to_string(), l.value.to_string()))
             .collect();
         all.extend(found);
         let parsers: Vec<&'static str> = parser.into_iter().collect();
@@ -159,13 +153,13 @@ impl FieldDetector {
         for (p, name) in [(json, "json"), (logfmt, "logfmt")] {
             if let Some(out) = p.process(0, line, &[]) {
                 let labels = &out.labels.parsed;
-                if labels.iter().any(|(k, _)| k == ERROR_LABEL) {
+                if labels.get(ERROR_LABEL).is_some() {
                     continue;
                 }
                 let found: Vec<_> = labels
                     .iter()
-                    .filter(|(k, _)| !is_error_label(k))
-                    .cloned()
+                    .filter(|l| !is_error_label(l.name))
+                    .map(|l| (l.name.to_string(), l.value.to_string()))
                     .collect();
                 if found.is_empty() {
                     continue;
@@ -314,21 +308,22 @@ mod tests {
     #[test]
     fn json_lines_give_fields_with_paths_and_logfmt_lines_theirs() {
         let mut d = FieldDetector::new(100);
-        let meta = vec![("trace_id".to_string(), "abc".to_string())];
+        let none = Labels::empty();
+        let meta = Labels::from_pairs([("trace_id", "abc")]).unwrap();
         d.add(
             &labels(),
             r#"{"level":"info","status":200,"user":{"id":"u1"},"tags":["a"],"took":"12ms"}"#,
             &meta,
-            &[],
+            &none,
         );
         d.add(
             &labels(),
             r#"{"level":"error","status":503,"user":{"id":"u2"}}"#,
-            &[],
-            &[],
+            &none,
+            &none,
         );
-        d.add(&labels(), "level=warn msg=hello size=20MB", &[], &[]);
-        d.add(&labels(), "not a structured line at all", &[], &[]);
+        d.add(&labels(), "level=warn msg=hello size=20MB", &none, &none);
+        d.add(&labels(), "not a structured line at all", &none, &none);
         let f = d.fields();
         let get = |n: &str| {
             f.iter()
@@ -353,7 +348,8 @@ mod tests {
     #[test]
     fn the_limit_keeps_the_first_fields() {
         let mut d = FieldDetector::new(2);
-        d.add(&labels(), "a=1 b=2 c=3", &[], &[]);
+        let none = Labels::empty();
+        d.add(&labels(), "a=1 b=2 c=3", &none, &none);
         assert_eq!(d.fields().len(), 2);
     }
 }
