@@ -74,11 +74,17 @@ promtool check rules config/rules/*.yml
 section "promtool check rules on cairn slo generate (config/slos, Sloth conformance files)"
 cargo build --quiet -p cairn
 slo_rules=$(mktemp -d)
+mkdir "$slo_rules/logql"
 for f in config/slos/*.yml ../shared/conformance/sloth/*.yml; do
   [ -e "$f" ] || continue
-  ./target/debug/cairn slo generate "$f" -o "$slo_rules/$(basename "$f")"
+  ./target/debug/cairn slo generate "$f" -o "$slo_rules/$(basename "$f")" \
+    --logql-out "$slo_rules/logql/$(basename "$f")"
 done
 promtool check rules "$slo_rules"/*.yml
+# SLIs over logs compile into Loki ruler groups too, which promtool cannot read.
+if compgen -G "$slo_rules/logql/*.yml" >/dev/null; then
+  ./target/debug/cairn check rules --logql "$slo_rules"/logql/*.yml
+fi
 rm -rf "$slo_rules"
 
 section "cargo fmt --all --check"

@@ -243,6 +243,9 @@ fn load(src: &RuleSources) -> Result<Vec<RuleFile>, String> {
         })?;
         let yaml = compiled.to_yaml(&name);
         files.push(parse_rule_file(&name, &yaml).map_err(|e| e.to_string())?);
+        if let Some(yaml) = compiled.to_log_yaml(&name) {
+            files.push(cairn_rules::parse_log_rule_file(&name, &yaml).map_err(|e| e.to_string())?);
+        }
     }
     Ok(files)
 }

@@ -28,11 +28,13 @@ pub const BUDGET_REMAINING_RECORD: &str = "cairn:slo_error_budget_remaining:rati
 pub const SLOTH_BUDGET_REMAINING_RECORD: &str = "slo:period_error_budget_remaining:ratio";
 /// Bucket length of the event-count records.
 pub const BUCKET: Duration = Duration::from_secs(3600);
-/// Record name of the error events per second over a window, recorded from a LogQL SLI so
-/// that PromQL rules can read it (Cairn).
-pub const LOG_ERROR_RATE_RECORD: &str = "cairn:slo_error_events:rate";
-/// Record name of the total events per second over a window, from a LogQL SLI (Cairn).
-pub const LOG_TOTAL_RATE_RECORD: &str = "cairn:slo_total_events:rate";
+/// Record name of a LogQL events SLI's error query over one minute, recorded every minute so
+/// that every window's ratio is a PromQL sum over it (Cairn).
+pub const LOG_ERROR_MINUTE_RECORD: &str = "cairn:slo_error_events:rate1m";
+/// Record name of a LogQL events SLI's total query over one minute (Cairn).
+pub const LOG_TOTAL_MINUTE_RECORD: &str = "cairn:slo_total_events:rate1m";
+/// Interval of the LogQL group recording those minutes: the window of its queries.
+pub const LOG_MINUTE: Duration = Duration::from_secs(60);
 /// Evaluation interval of the `cairn-slo-budget-<id>` group, which the bucket selection
 /// (`time() % 3600 < 60`) relies on.
 pub const BUDGET_GROUP_INTERVAL: Duration = Duration::from_secs(60);
@@ -230,6 +232,9 @@ struct Ctx<'a> {
     /// `{sloth_id="..", sloth_service="..", sloth_slo=".."}`
     sel: String,
     base_labels: BTreeMap<String, String>,
+    /// The total query is an event count over its window (a LogQL SLI's sum of minutes), not
+    /// a per-second rate.
+    counts: bool,
 }
 
 impl Ctx<'_> {
@@ -279,38 +284,55 @@ fn sli_expr(sli: &Sli, w: &str, lang: SliLanguage) -> String {
     }
 }
 
-/// Record name of a LogQL SLI's error or total events per second over `w`
-/// (`cairn:slo_total_events:rate1h`).
-pub fn log_rate_record(base: &str, w: Duration) -> String {
-    format!("{base}{}", format_duration(w))
-}
-
-/// The error and total events over `w` recorded from a LogQL events SLI, so that PromQL
-/// rules (budget buckets, the minimum-events gate) can read them.
-fn log_rate_rules(cx: &Ctx<'_>, w: Duration, with_errors: bool) -> Vec<RuleOut> {
+/// A LogQL events SLO as Cairn runs it: a LogQL group records the error and total queries
+/// over each minute, and the SLO becomes a PromQL one over the sums of those minutes. Every
+/// window, from 5m to 3d, then costs one minute of log scanning per evaluation instead of a
+/// scan of the whole window, and the rest (budget, alerts, status) is the PromQL path.
+fn over_log_minutes(
+    slo: &SloSpec,
+    cx_sel: &str,
+    labels: &BTreeMap<String, String>,
+) -> Option<(SloSpec, RuleGroupOut)> {
     let Sli::Events {
         error_query,
         total_query,
-    } = &cx.slo.sli
+    } = &slo.sli
     else {
-        return Vec::new();
+        return None;
     };
-    let wf = format_duration(w);
-    let r = |q: &str| render_window(q, &wf).expect("queries were validated");
-    let mut out = Vec::new();
-    if with_errors {
-        out.push(record(
-            &log_rate_record(LOG_ERROR_RATE_RECORD, w),
-            format!("({}) or vector(0)", r(error_query).trim()),
-            cx.labels_with_window(&wf),
-        ));
+    if slo.extensions.query_language != SliLanguage::LogQL {
+        return None;
     }
-    out.push(record(
-        &log_rate_record(LOG_TOTAL_RATE_RECORD, w),
-        r(total_query).trim().to_string(),
-        cx.labels_with_window(&wf),
-    ));
-    out
+    let m = format_duration(LOG_MINUTE);
+    let r = |q: &str| render_window(q, &m).expect("queries were validated");
+    let mut l = labels.clone();
+    l.insert("sloth_window".to_string(), m.clone());
+    let group = RuleGroupOut {
+        name: format!("cairn-slo-sli-logs-{}", slo.id()),
+        interval: Some(m.clone()),
+        rules: vec![
+            // A LogQL count over no matching lines is no series, not 0.
+            record(
+                LOG_ERROR_MINUTE_RECORD,
+                format!("({}) or vector(0)", r(error_query).trim()),
+                l.clone(),
+            ),
+            record(
+                LOG_TOTAL_MINUTE_RECORD,
+                r(total_query).trim().to_string(),
+                l,
+            ),
+        ],
+        logql: true,
+    };
+    let sum = |rec: &str| format!("sum_over_time({rec}{cx_sel}[{{{{.window}}}}])");
+    let mut derived = slo.clone();
+    derived.extensions.query_language = SliLanguage::PromQL;
+    derived.sli = Sli::Events {
+        error_query: sum(LOG_ERROR_MINUTE_RECORD),
+        total_query: sum(LOG_TOTAL_MINUTE_RECORD),
+    };
+    Some((derived, group))
 }
 
 fn compile_slo(slo: &SloSpec, windows: &AlertWindows) -> (Vec<RuleGroupOut>, CompiledSlo) {
@@ -323,11 +345,18 @@ fn compile_slo(slo: &SloSpec, windows: &AlertWindows) -> (Vec<RuleGroupOut>, Com
     base_labels.insert("sloth_id".to_string(), id.clone());
     base_labels.insert("sloth_service".to_string(), slo.service.clone());
     base_labels.insert("sloth_slo".to_string(), slo.name.clone());
+    let (derived, log_group) = match over_log_minutes(slo, &sel, &base_labels) {
+        Some((d, g)) => (Some(d), Some(g)),
+        None => (None, None),
+    };
+    let counts = derived.is_some();
+    let slo = derived.as_ref().unwrap_or(slo);
     let cx = Ctx {
         slo,
         id,
         sel,
         base_labels,
+        counts,
     };
     let period = format_duration(slo.period);
     let mut ws: Vec<Duration> = vec![Duration::from_secs(300)];
@@ -365,21 +394,10 @@ fn compile_slo(slo: &SloSpec, windows: &AlertWindows) -> (Vec<RuleGroupOut>, Com
         ),
         cx.labels_with_window(&period),
     );
-    // Over logs, the window ratios are LogQL and the period ratio PromQL over what they
-    // recorded: two groups. The event rates that PromQL rules need go with the LogQL ones.
+    // A raw SLI over logs cannot be summed from minutes: its window ratios are LogQL, and the
+    // period ratio PromQL over what they recorded, in a group of its own.
     let mut period_group = None;
     if logql {
-        if matches!(slo.sli, Sli::Events { .. }) {
-            sli_rules.extend(log_rate_rules(&cx, BUCKET, true));
-            if slo.extensions.min_events.is_some() {
-                let mut longs: Vec<Duration> = windows.all().iter().map(|w| w.long).collect();
-                longs.sort();
-                longs.dedup();
-                for w in longs.into_iter().filter(|w| *w != BUCKET) {
-                    sli_rules.extend(log_rate_rules(&cx, w, false));
-                }
-            }
-        }
         period_group = Some(RuleGroupOut {
             name: format!("cairn-slo-sli-period-{}", cx.id),
             interval: None,
@@ -398,12 +416,13 @@ fn compile_slo(slo: &SloSpec, windows: &AlertWindows) -> (Vec<RuleGroupOut>, Com
     let eb = (100.0 - slo.objective) / 100.0;
     let meta_rules = meta_rules(&cx, objective, &period);
 
-    let mut groups = vec![RuleGroupOut {
+    let mut groups: Vec<RuleGroupOut> = log_group.into_iter().collect();
+    groups.push(RuleGroupOut {
         name: format!("sloth-slo-sli-recordings-{}", cx.id),
         interval: None,
         rules: sli_rules,
         logql,
-    }];
+    });
     groups.extend(period_group);
     groups.push(RuleGroupOut {
         name: format!("sloth-slo-meta-recordings-{}", cx.id),
@@ -571,21 +590,19 @@ fn burn_alert(
         if let (Some(n), Sli::Events { total_query, .. }) =
             (cx.slo.extensions.min_events, &cx.slo.sli)
         {
-            // The total query is a per-second rate: times the window it is an event count.
-            let total = match cx.slo.extensions.query_language {
-                SliLanguage::PromQL => render_window(total_query, &format_duration(w.long))
-                    .expect("queries were validated"),
-                SliLanguage::LogQL => format!(
-                    "max({}{sel}) without (sloth_window)",
-                    log_rate_record(LOG_TOTAL_RATE_RECORD, w.long)
-                ),
+            let total = render_window(total_query, &format_duration(w.long))
+                .expect("queries were validated");
+            // A per-second rate times the window is an event count; a count already is one.
+            let secs = if cx.counts {
+                String::new()
+            } else {
+                format!(" * {}", w.long.as_secs())
             };
             let inner: Vec<String> = part.lines().map(|l| format!("    {l}")).collect();
             part = format!(
-                "(\n{}\n    and on()\n    (({}) * {} >= {n})\n)",
+                "(\n{}\n    and on()\n    (({}){secs} >= {n})\n)",
                 inner.join("\n"),
                 total.trim(),
-                w.long.as_secs()
             );
         }
         parts.push(part);
@@ -639,21 +656,7 @@ fn budget_group(
 ) -> RuleGroupOut {
     let sel = &cx.sel;
     let w = format_duration(BUCKET);
-    let r = |q: &str| match cx.slo.extensions.query_language {
-        SliLanguage::PromQL => render_window(q, &w).expect("queries were validated"),
-        // Over logs, the LogQL group records the hourly rates; read those.
-        SliLanguage::LogQL => {
-            let base = if q == error_query {
-                LOG_ERROR_RATE_RECORD
-            } else {
-                LOG_TOTAL_RATE_RECORD
-            };
-            format!(
-                "max({}{sel}) without (sloth_window)",
-                log_rate_record(base, BUCKET)
-            )
-        }
-    };
+    let r = |q: &str| render_window(q, &w).expect("queries were validated");
     let gate = format!(
         "and on() (vector(time() % {}) < {})",
         BUCKET.as_secs(),

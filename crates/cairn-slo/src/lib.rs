@@ -5,8 +5,14 @@
 //! alerts), plus Cairn's additive groups: an error budget from real event counts, an optional
 //! minimum event count gating the alerts, and an alert when the SLI's data is missing.
 //!
+//! SLIs over logs (`cairn.query_language: logql`, or OpenSLO `Loki` metric sources) compile
+//! into one more group, in Loki's ruler format ([`Compiled::to_log_yaml`]): it records the
+//! error and total queries over every minute, and the Sloth groups are PromQL sums over those
+//! minutes, so a 3d window costs one minute of log scanning per evaluation.
+//!
 //! Invariants: compilation never fails on a file that [`parse_slo_file`] accepted (every
-//! query was rendered with a window and parsed as PromQL, every period has alert windows);
+//! query was rendered with a window and parsed as PromQL, or LogQL for SLIs over logs, every
+//! period has alert windows);
 //! Sloth's rules are kept as Sloth writes them, so an SLO alerts at the same evaluations
 //! under Cairn's rules as under Sloth's; Cairn's additions live in their own groups and
 //! records under a `cairn` prefix, except the optional `min_events` gate, which changes the
@@ -25,9 +31,9 @@ mod windows;
 
 pub use compile::{
     BUCKET, BUDGET_GROUP_INTERVAL, BUDGET_REMAINING_RECORD, BurnCondition, Compiled, CompiledAlert,
-    CompiledSlo, ERROR_BUCKET_RECORD, LOG_ERROR_RATE_RECORD, LOG_TOTAL_RATE_RECORD,
+    CompiledSlo, ERROR_BUCKET_RECORD, LOG_ERROR_MINUTE_RECORD, LOG_MINUTE, LOG_TOTAL_MINUTE_RECORD,
     PERIOD_RATIO_RECORD, RuleFileOut, RuleGroupOut, RuleOut, SLOTH_BUDGET_REMAINING_RECORD,
-    SliWindow, TOTAL_BUCKET_RECORD, compile, log_rate_record, sli_record,
+    SliWindow, TOTAL_BUCKET_RECORD, compile, sli_record,
 };
 pub use discover::{LoadedRule, slos_from_rules};
 pub use duration::{format_duration, parse_duration};
@@ -46,13 +52,18 @@ pub fn compile_file(name: &str, text: &str, opts: &LoadOptions) -> Result<Compil
 /// True when `text` holds an SLO document (Sloth `prometheus/v1`, OpenSLO) rather than a
 /// Prometheus rule file, so a loader can compile it before handing it to the rule engine.
 pub fn looks_like_slo_file(text: &str) -> bool {
-    serde_yaml_ng::Deserializer::from_str(text).any(|doc| {
+    for doc in serde_yaml_ng::Deserializer::from_str(text) {
+        // After a syntax error the document stream yields the same error forever.
         let Ok(v) = <serde_yaml_ng::Value as serde::Deserialize>::deserialize(doc) else {
             return false;
         };
-        v.get("version").and_then(|v| v.as_str()) == Some("prometheus/v1")
+        let slo = v.get("version").and_then(|v| v.as_str()) == Some("prometheus/v1")
             || v.get("apiVersion")
                 .and_then(|v| v.as_str())
-                .is_some_and(|a| a.starts_with("openslo/"))
-    })
+                .is_some_and(|a| a.starts_with("openslo/"));
+        if slo {
+            return true;
+        }
+    }
+    false
 }

@@ -51,10 +51,14 @@ pub fn parse_slo_file(name: &str, text: &str, opts: &LoadOptions) -> Result<SloF
         match serde_yaml_ng::Value::deserialize(doc) {
             Ok(serde_yaml_ng::Value::Null) => {}
             Ok(v) => docs.push(v),
-            Err(e) => errors.push(Error::File {
-                file: name.to_string(),
-                message: format!("document {}: {e}", i + 1),
-            }),
+            Err(e) => {
+                errors.push(Error::File {
+                    file: name.to_string(),
+                    message: format!("document {}: {e}", i + 1),
+                });
+                // After a syntax error the document stream yields the same error forever.
+                break;
+            }
         }
     }
     let mut slos = Vec::new();

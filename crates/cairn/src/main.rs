@@ -63,6 +63,9 @@ enum CheckCommand {
     },
     /// Validate Prometheus rule files as `promtool check rules` does (exit code 1 on error).
     Rules {
+        /// The files are in Loki's ruler format (LogQL metric queries), not Prometheus'.
+        #[arg(long)]
+        logql: bool,
         /// The files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -94,8 +97,15 @@ fn main() -> ExitCode {
             }
         },
         Command::Check {
-            what: CheckCommand::Rules { files },
-        } => check_rules(&files),
+            what: CheckCommand::Rules { logql, files },
+        } => check_rules(
+            &files,
+            if logql {
+                cairn_rules::QueryLang::LogQL
+            } else {
+                cairn_rules::QueryLang::PromQL
+            },
+        ),
         Command::Serve {
             config,
             listen,
@@ -119,14 +129,16 @@ fn main() -> ExitCode {
 }
 
 /// Prints `promtool check rules`' report for each file; fails when any file is bad.
-fn check_rules(files: &[PathBuf]) -> ExitCode {
+fn check_rules(files: &[PathBuf], lang: cairn_rules::QueryLang) -> ExitCode {
     let mut failed = false;
     for f in files {
         let name = f.display().to_string();
         println!("Checking {name}");
         let result = std::fs::read_to_string(f)
             .map_err(|e| format!("{name}: {e}"))
-            .and_then(|text| cairn_rules::parse_rule_file(&name, &text).map_err(|e| e.to_string()));
+            .and_then(|text| {
+                cairn_rules::parse_rule_file_in(&name, &text, lang).map_err(|e| e.to_string())
+            });
         match result {
             Ok(file) => {
                 let n: usize = file.groups.iter().map(|g| g.rules.len()).sum();

@@ -11,13 +11,19 @@ use clap::{Args, Subcommand};
 /// SLO subcommands.
 #[derive(Subcommand)]
 pub(crate) enum SloCommand {
-    /// Compile a Sloth or OpenSLO file into a Prometheus rule file.
+    /// Compile a Sloth or OpenSLO file into a Prometheus rule file (and, for SLIs over logs,
+    /// a Loki ruler file).
     Generate {
         /// The SLO file.
         file: PathBuf,
         /// Write the rules here instead of standard output.
         #[arg(long, short = 'o')]
         out: Option<PathBuf>,
+        /// Write the LogQL SLI recordings (Loki's ruler format) here; required with `-o` when
+        /// an SLO's SLI is LogQL. Without `-o` they follow the PromQL rules on standard
+        /// output as a second YAML document.
+        #[arg(long = "logql-out")]
+        logql_out: Option<PathBuf>,
         #[command(flatten)]
         opts: SloOpts,
     },
@@ -76,7 +82,12 @@ fn read(f: &Path) -> anyhow::Result<String> {
 /// Runs an SLO subcommand.
 pub(crate) fn run(cmd: SloCommand) -> ExitCode {
     let result = match cmd {
-        SloCommand::Generate { file, out, opts } => generate(&file, out.as_deref(), &opts),
+        SloCommand::Generate {
+            file,
+            out,
+            logql_out,
+            opts,
+        } => generate(&file, out.as_deref(), logql_out.as_deref(), &opts),
         SloCommand::Validate { files, opts } => validate(&files, &opts),
         SloCommand::Status { url, tenant } => status(&url, tenant.as_deref()),
     };
@@ -89,7 +100,12 @@ pub(crate) fn run(cmd: SloCommand) -> ExitCode {
     }
 }
 
-fn generate(file: &Path, out: Option<&Path>, opts: &SloOpts) -> anyhow::Result<ExitCode> {
+fn generate(
+    file: &Path,
+    out: Option<&Path>,
+    logql_out: Option<&Path>,
+    opts: &SloOpts,
+) -> anyhow::Result<ExitCode> {
     let text = read(file)?;
     let name = file.display().to_string();
     let parsed = match parse_slo_file(&name, &text, &opts.load()?) {
@@ -101,14 +117,39 @@ fn generate(file: &Path, out: Option<&Path>, opts: &SloOpts) -> anyhow::Result<E
             return Ok(ExitCode::FAILURE);
         }
     };
-    let yaml = compile(&parsed).to_yaml(&name);
-    match out {
-        Some(o) => {
-            std::fs::write(o, yaml).with_context(|| format!("cannot write {}", o.display()))?
+    let compiled = compile(&parsed);
+    let yaml = compiled.to_yaml(&name);
+    let logql = compiled.to_log_yaml(&name);
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+    match (out, logql_out, &logql) {
+        (Some(o), None, Some(_)) => {
+            bail!(
+                "{name} has SLIs over logs: name a file for their LogQL recording rules with --logql-out (the rules in {} read what they record)",
+                o.display()
+            );
         }
-        None => print!("{yaml}"),
+        (Some(o), _, _) => write(o, &yaml)?,
+        (None, _, _) => stdout(&yaml)?,
+    }
+    match (logql_out, &logql) {
+        (Some(l), Some(text)) => write(l, text)?,
+        (None, Some(text)) if out.is_none() => stdout(&format!("---\n{text}"))?,
+        _ => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error.
+fn stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to standard output")
+        }
+        _ => Ok(()),
+    }
 }
 
 fn validate(files: &[PathBuf], opts: &SloOpts) -> anyhow::Result<ExitCode> {
