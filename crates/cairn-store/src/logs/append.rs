@@ -1,7 +1,6 @@
 //! The log append path: validate against the head (out-of-order window, repeats, stream
 //! limit), log to the WAL (group commit), then apply to the head.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use cairn_model::{LogBatch, LogEntry};
@@ -129,7 +128,6 @@ pub(super) async fn append(
     let window = store.cfg.out_of_order_window_ns;
     // Accepted entries per stream, in first-seen order of the streams.
     let mut groups: Vec<(Arc<LogStream>, Vec<&LogEntry>)> = Vec::new();
-    let mut pending: HashSet<(u64, i64, &str)> = HashSet::new();
     for (si, s) in batch.streams.iter().enumerate() {
         if s.entries.is_empty() {
             continue;
@@ -171,12 +169,20 @@ pub(super) async fn append(
                 });
                 continue;
             }
-            let key = (stream.sref, e.ts_ns, e.line.as_str());
-            if pending.contains(&key) || (e.ts_ns <= d.max_ts && d.contains(e.ts_ns, &e.line)?) {
+            // Only an entry at or before the stream's newest can repeat one: in-order entries
+            // (nearly all) cost no lookup. The batch's own accepted entries are checked first,
+            // newest first, where a repeat of an in-order entry sits.
+            if e.ts_ns <= d.max_ts
+                && (groups[gi]
+                    .1
+                    .iter()
+                    .rev()
+                    .any(|x| x.ts_ns == e.ts_ns && x.line == e.line)
+                    || d.contains(e.ts_ns, &e.line)?)
+            {
                 out.duplicates += 1;
                 continue;
             }
-            pending.insert(key);
             d.max_ts = d.max_ts.max(e.ts_ns);
             groups[gi].1.push(e);
         }

@@ -56,7 +56,7 @@ type SelectedBlock = (
 
 /// A running scan.
 pub(crate) struct Scanner {
-    streams: Vec<cairn_model::Labels>,
+    streams: Arc<Vec<cairn_model::Labels>>,
     head: Vec<HeadPart>,
     blocks: Vec<BlockPart>,
     /// Window starts still to visit, in visiting order (reversed: popped from the end).
@@ -250,7 +250,7 @@ pub(crate) async fn start(
         windows.reverse();
     }
     Ok(Scanner {
-        streams,
+        streams: Arc::new(streams),
         head,
         blocks,
         windows,
@@ -364,32 +364,49 @@ impl Scanner {
                 self.stats.compressed_bytes += o.compressed;
             }
         }
-        let (order, dups) = rows.order();
-        self.stats.duplicates += dups as u64;
-        let mut chunk = LogChunk {
-            min_ns: lo,
-            max_ns: hi,
-            ..LogChunk::default()
-        };
-        let mut local: BTreeMap<u32, u32> = BTreeMap::new();
-        for &i in &order {
-            let g = rows.stream[i as usize];
-            if g == u32::MAX {
-                return Err(Error::Internal("log row of an unknown stream".into()));
-            }
-            if let std::collections::btree_map::Entry::Vacant(v) = local.entry(g) {
-                v.insert(chunk.streams.len() as u32);
-                chunk.streams.push(self.streams[g as usize].clone());
-            }
-        }
-        for &i in &order {
-            let i = i as usize;
-            let s = local[&rows.stream[i]];
-            chunk.push(s, rows.ts[i], rows.line(i), rows.meta(i));
-        }
+        // Sorting and copying a window's entries is CPU work too.
+        let streams = Arc::clone(&self.streams);
+        let (chunk, dups) = tokio::task::spawn_blocking(move || assemble(&rows, &streams, lo, hi))
+            .await
+            .map_err(|e| Error::Internal(format!("log chunk assembly panicked: {e}")))??;
+        self.stats.duplicates += dups;
         self.stats.fetch_ns += t0.elapsed().as_nanos() as u64;
         Ok(chunk)
     }
+}
+
+/// The chunk of `[lo, hi]` from gathered rows (streams are indexes into `streams`): sorted
+/// by stream and time, repeats dropped; also how many were dropped.
+fn assemble(
+    rows: &Rows,
+    streams: &[cairn_model::Labels],
+    lo: i64,
+    hi: i64,
+) -> Result<(LogChunk, u64)> {
+    let (order, dups) = rows.order();
+    let mut chunk = LogChunk {
+        min_ns: lo,
+        max_ns: hi,
+        ..LogChunk::default()
+    };
+    let mut local: BTreeMap<u32, u32> = BTreeMap::new();
+    for &i in &order {
+        let g = rows.stream[i as usize];
+        let Some(labels) = streams.get(g as usize) else {
+            return Err(Error::Internal("log row of an unknown stream".into()));
+        };
+        if let std::collections::btree_map::Entry::Vacant(v) = local.entry(g) {
+            v.insert(chunk.streams.len() as u32);
+            chunk.streams.push(labels.clone());
+        }
+    }
+    chunk.entries.reserve(order.len());
+    for &i in &order {
+        let i = i as usize;
+        let s = local[&rows.stream[i]];
+        chunk.push(s, rows.ts[i], rows.line(i), rows.meta(i));
+    }
+    Ok((chunk, dups as u64))
 }
 
 #[async_trait]
