@@ -35,25 +35,28 @@ const LADDER_NS: [i64; 9] = [
     720 * MINUTE_NS,
     1440 * MINUTE_NS,
 ];
-/// Raw bytes a row group aims at: large enough for few footer entries, small enough that a
-/// query for the newest lines decodes little.
-const ROW_GROUP_TARGET_BYTES: f64 = 48e6;
+/// Raw bytes a row group stays within: large enough for few footer entries, small enough
+/// that a query for the newest lines decodes little.
+const ROW_GROUP_TARGET_BYTES: f64 = 64e6;
 
-/// The row group width for `raw_bytes` spread over `span_ns`, at most `max_ns` (and at
-/// least `min_ns`, both rounded to the ladder).
+/// The row group width for `raw_bytes` spread over `span_ns`: the widest on the ladder whose
+/// row groups stay within the target size, at least `min_ns` and at most `max_ns` (both
+/// rounded to the ladder; `min_ns` wins).
 pub(crate) fn slice_width(raw_bytes: u64, span_ns: i64, min_ns: i64, max_ns: i64) -> i64 {
     let per_ns = raw_bytes as f64 / span_ns.max(1) as f64;
     let mut pick = LADDER_NS[0];
-    for &w in &LADDER_NS {
-        if w > max_ns && w > LADDER_NS[0] {
+    for &w in &LADDER_NS[1..] {
+        if w > max_ns || per_ns * w as f64 > ROW_GROUP_TARGET_BYTES {
             break;
         }
         pick = w;
-        if per_ns * w as f64 > ROW_GROUP_TARGET_BYTES && w >= min_ns {
-            break;
-        }
     }
-    pick.max(min_ns.min(LADDER_NS[LADDER_NS.len() - 1]))
+    let floor = LADDER_NS
+        .iter()
+        .copied()
+        .find(|&w| w >= min_ns)
+        .unwrap_or(LADDER_NS[LADDER_NS.len() - 1]);
+    pick.max(floor)
 }
 
 /// Entries in columns, as slices are gathered: streams are block stream ids.
@@ -168,6 +171,25 @@ pub(crate) struct EncodedLogBlock {
     pub(crate) filter_bytes: u64,
     /// Repeated entries left out.
     pub(crate) duplicates: u64,
+}
+
+#[cfg(test)]
+#[test]
+fn widths_follow_the_volume() {
+    const H: i64 = 60 * MINUTE_NS;
+    // 1 GB a day: 2 h blocks of 83 MB get 1 h row groups of 42 MB.
+    assert_eq!(slice_width(83_000_000, 2 * H, 1, 2 * H), H);
+    // 10 GB a day: 5-minute row groups of 35 MB.
+    assert_eq!(slice_width(830_000_000, 2 * H, 1, 2 * H), 5 * MINUTE_NS);
+    // A trickle: the whole block range.
+    assert_eq!(slice_width(1_000, 2 * H, 1, 2 * H), 2 * H);
+    // A flood: never below a minute.
+    assert_eq!(slice_width(u64::MAX / 2, 2 * H, 1, 2 * H), MINUTE_NS);
+    // Compaction keeps its sources' widths.
+    assert_eq!(
+        slice_width(830_000_000, 2 * H, 15 * MINUTE_NS, 2 * H),
+        15 * MINUTE_NS
+    );
 }
 
 #[derive(Clone, Copy, Default)]
