@@ -47,6 +47,8 @@ impl LogStore {
             .is_some_and(|t| t.elapsed() >= self.cfg.head_max_age);
         if too_big || too_old {
             self.cut().await?;
+        } else {
+            self.update_gauges();
         }
         Ok(())
     }

@@ -511,3 +511,53 @@ async fn series_labels_and_counts_see_head_and_blocks() {
         assert_eq!(c.buckets[0].1.entries, 18);
     }
 }
+
+#[tokio::test]
+async fn the_head_keeps_lines_compressed_and_is_cut_on_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.head_chunk_bytes = 64 << 10;
+    cfg.head_max_bytes = 1 << 20;
+    let s = open_with(dir.path(), cfg).await;
+    let lines: Vec<(i64, String)> = (0..6000)
+        .map(|i| {
+            (
+                T0 + i * 1_000_000,
+                format!(
+                    "10.0.{}.{} - - [01/Jan/2024:00:00:{:02} +0000] \"GET /product/{} HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0\"",
+                    i % 7,
+                    i % 250,
+                    i % 60,
+                    i * 7 % 1000,
+                    i * 13 % 5000
+                ),
+            )
+        })
+        .collect();
+    let refs: Vec<(i64, &str)> = lines.iter().map(|(t, l)| (*t, l.as_str())).collect();
+    s.append(
+        &tenant(),
+        &batch(vec![stream(labels("web", "a"), &refs)]),
+        0,
+    )
+    .await
+    .unwrap();
+    let raw = s.head.raw_bytes();
+    assert!(raw > 500_000, "{raw}");
+    let mem = s.head.memory_bytes() as u64;
+    assert!(mem * 4 < raw, "head memory {mem} for {raw} raw bytes");
+    // Under the size bound nothing happens; past it the head is cut whole.
+    s.maybe_cut().await.unwrap();
+    assert!(s.blocks_of(&tenant()).await.unwrap().is_empty());
+    s.append(
+        &tenant(),
+        &batch(vec![stream(labels("web", "b"), &refs)]),
+        0,
+    )
+    .await
+    .unwrap();
+    s.maybe_cut().await.unwrap();
+    assert_eq!(s.head.raw_bytes(), 0);
+    let blocks = s.blocks_of(&tenant()).await.unwrap();
+    assert_eq!(blocks.iter().map(|b| b.num_entries).sum::<u64>(), 12_000);
+}
