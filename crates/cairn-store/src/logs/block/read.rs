@@ -396,6 +396,36 @@ impl LogBlockReader {
     }
 }
 
+/// The rows whose line may hold `needle`: one pass of the substring search over the batch's
+/// line buffer instead of one search per line. After a hit the search goes on at the next
+/// row's start, so a false hit across two lines cannot hide a real one (callers check each
+/// candidate line in full).
+pub(super) fn candidates(
+    lines: &arrow::array::StringArray,
+    needle: &memchr::memmem::Finder<'_>,
+) -> Vec<usize> {
+    let data = lines.value_data();
+    let offsets = lines.value_offsets();
+    let base = offsets.first().copied().unwrap_or(0) as usize;
+    let end = offsets.last().copied().unwrap_or(0) as usize;
+    let mut out = Vec::new();
+    let mut pos = base;
+    while pos < end {
+        let Some(hit) = needle.find(&data[pos..end]) else {
+            break;
+        };
+        let at = (pos + hit) as i32;
+        // The row whose line starts at or before the hit.
+        let row = offsets.partition_point(|&o| o <= at).saturating_sub(1);
+        if row >= lines.len() {
+            break;
+        }
+        out.push(row);
+        pos = offsets[row + 1] as usize;
+    }
+    out
+}
+
 fn collect(
     path: &Path,
     b: &RecordBatch,
@@ -420,7 +450,11 @@ fn collect(
     let mut pairs: Vec<(String, String)> = Vec::new();
     o.lines += b.num_rows() as u64;
     o.bytes += lines.value_data().len() as u64;
-    for i in 0..b.num_rows() {
+    let rows: Vec<usize> = match f.needles.first() {
+        Some(first) => candidates(lines, first),
+        None => (0..b.num_rows()).collect(),
+    };
+    for i in rows {
         let (t, line) = (ts.value(i), lines.value(i));
         if !f.keeps(t, line) {
             continue;

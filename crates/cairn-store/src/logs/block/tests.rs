@@ -241,3 +241,30 @@ async fn blocks_read_back_by_run() {
     delete_block(&store, &tenant, meta.ulid).await.unwrap();
     assert!(store.list(None).next().await.is_none());
 }
+
+#[test]
+fn one_pass_candidates_miss_no_line_holding_the_needle() {
+    let needle = memchr::memmem::Finder::new("needle");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["xxnee", "dlexx", "needle", "", "aneedle"],
+        vec!["needlenee", "dleneedle", "need", "le", "needle"],
+        vec!["", "", "needle"],
+        vec!["nothing", "here"],
+    ];
+    for lines in cases {
+        let arr = arrow::array::StringArray::from(lines.clone());
+        let got = super::read::candidates(&arr, &needle);
+        let want: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].contains("needle"))
+            .collect();
+        for w in &want {
+            assert!(got.contains(w), "{lines:?}: row {w} missing from {got:?}");
+        }
+        // A slice of an array (offsets not starting at 0) works too.
+        let sliced = arr.slice(1, lines.len() - 1);
+        let got = super::read::candidates(&sliced, &needle);
+        for w in want.iter().filter(|&&w| w >= 1) {
+            assert!(got.contains(&(w - 1)), "{lines:?} sliced: {got:?}");
+        }
+    }
+}
