@@ -214,7 +214,18 @@ pub(crate) async fn start(
                 + h.tail.iter().map(|e| e.size() as u64).sum::<u64>()
         })
         .sum();
-    let span = (end - start).max(1);
+    // Over the time the head's data covers, not the query's range: a day-long query over an
+    // hour of head data must not put the hour in one window.
+    let (hlo, hhi) = head
+        .iter()
+        .flat_map(|h| {
+            h.chunks
+                .iter()
+                .map(|c| (c.min_ts, c.max_ts))
+                .chain(h.tail.iter().map(|e| (e.ts_ns, e.ts_ns)))
+        })
+        .fold((i64::MAX, i64::MIN), |(a, b), (x, y)| (a.min(x), b.max(y)));
+    let span = (hhi.min(last).saturating_sub(hlo.max(start))).max(1);
     let mut width = slice_width(head_bytes, span, 1, 2 * 3_600_000_000_000);
     for b in &blocks {
         width = width.max(b.reader.meta.slice_ns);
