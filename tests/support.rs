@@ -16,6 +16,7 @@ pub(crate) mod server;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+#[allow(unused_imports, reason = "each test file uses a different part")]
 pub(crate) use proto::{LabelSet, MatchType, TimeSeries, labels};
 pub(crate) use server::TestServer;
 

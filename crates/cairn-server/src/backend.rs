@@ -43,10 +43,8 @@ pub(crate) trait MetricsStore: Querier {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LogRefusalKind {
     /// The entry itself is wrong (out of order past the window...): 400.
-    #[allow(dead_code, reason = "the Loki query endpoints use it")]
     BadEntry,
     /// A new stream over the tenant's stream limit: 429.
-    #[allow(dead_code, reason = "the Loki query endpoints use it")]
     StreamLimit,
 }
 
@@ -89,4 +87,7 @@ pub(crate) trait LogsStore: LogQuerier {
     /// The same store as a plain [`LogQuerier`] (for the LogQL engine).
     #[allow(dead_code, reason = "the Loki query endpoints use it")]
     fn log_querier(&self) -> &dyn LogQuerier;
+
+    /// Cuts the log head into blocks and uploads them now; returns a JSON summary.
+    async fn flush_logs(&self) -> Result<serde_json::Value, StoreFailure>;
 }

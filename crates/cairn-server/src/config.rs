@@ -5,6 +5,7 @@
 mod alertmanager;
 mod env;
 mod log_limits;
+mod log_storage;
 mod logs;
 mod query;
 mod raw;
@@ -24,6 +25,7 @@ use raw::{RawConfig, RawLimits, RawSize};
 
 pub use alertmanager::{AlertmanagerConfig, AlertmanagerSource};
 pub use log_limits::LogLimits;
+pub use log_storage::LogStorageConfig;
 pub use logs::{FluentBitConfig, ForwardConfig, LogsConfig};
 pub use query::QueryConfig;
 pub use rules::RulesConfig;
@@ -111,6 +113,8 @@ pub struct StorageConfig {
     pub wal_segment_size: u64,
     /// Size bound of the block cache in bytes (default 256MiB).
     pub cache_max_size: u64,
+    /// `storage.logs`: the log store.
+    pub logs: LogStorageConfig,
 }
 
 /// `storage.object_store`: the bucket.
@@ -472,6 +476,7 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
             st.cache.and_then(|c| c.max_size).as_ref(),
             256 * MIB,
         )?,
+        logs: log_storage::validate(&v, st.logs)?,
     };
 
     let mt = raw.multitenancy.unwrap_or_default();

@@ -24,8 +24,8 @@ mod storage;
 
 pub use config::{
     AlertmanagerConfig, AlertmanagerSource, Config, FluentBitConfig, ForwardConfig, Limits,
-    LogFormat, LogLimits, LogsConfig, MultitenancyConfig, ObjectStoreConfig, QueryConfig,
-    RulesConfig, S3Config, ServerConfig, SlosConfig, StorageConfig,
+    LogFormat, LogLimits, LogStorageConfig, LogsConfig, MultitenancyConfig, ObjectStoreConfig,
+    QueryConfig, RulesConfig, S3Config, ServerConfig, SlosConfig, StorageConfig,
 };
 pub use error::{Error, Result};
 pub use rules::load_rules;

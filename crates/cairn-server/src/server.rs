@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use cairn_store::Storage;
+use cairn_store::{LogStore, Storage};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +20,7 @@ use crate::alertmanager::AlertmanagerService;
 use crate::error::{Error, Result};
 use crate::http::{self, AppState};
 use crate::rules::RulesService;
-use crate::storage::{StorageBackend, store_config};
+use crate::storage::{LogsBackend, StorageBackend, log_store_config, store_config};
 
 /// Sets up `tracing` output on stderr (text or JSON) with the configured level filter.
 pub fn init_logging(cfg: &ServerConfig) -> Result<()> {
@@ -176,7 +176,7 @@ pub async fn run_until(
     side.close();
 
     tokio::pin!(shutdown);
-    let storage = tokio::select! {
+    let stores = tokio::select! {
         opened = open_storage(&config, &state) => match opened {
             Ok(s) => s,
             Err(e) => {
@@ -192,7 +192,7 @@ pub async fn run_until(
             return Ok(());
         }
     };
-    storage.start_background(background_stop.clone(), &tracker);
+    stores.start_background(background_stop.clone(), &tracker);
     alertmanager.start(background_stop.clone(), &tracker);
     start_rules(&state, rule_files, background_stop.clone(), &tracker).await;
     tracing::info!(%addr, "cairn is ready");
@@ -244,7 +244,7 @@ pub async fn run_until(
     let left = deadline
         .saturating_duration_since(tokio::time::Instant::now())
         .max(MIN_STORAGE_SHUTDOWN);
-    match tokio::time::timeout(left, storage.shutdown()).await {
+    match tokio::time::timeout(left, stores.shutdown()).await {
         Ok(Ok(())) => tracing::info!("shutdown complete"),
         Ok(Err(e)) => tracing::error!(error = %e, "storage shutdown failed"),
         Err(_) => tracing::error!(
@@ -301,24 +301,57 @@ async fn open_alertmanager(state: &mut AppState) -> Result<Arc<AlertmanagerServi
     Ok(svc)
 }
 
-/// Opens the storage engine (replaying the WAL) and hands it to the handlers.
-async fn open_storage(config: &Config, state: &AppState) -> Result<Arc<Storage>> {
+/// The opened storage engine: the metrics store and the log store on the same object
+/// store and cache, each with its own WAL.
+struct Stores {
+    metrics: Arc<Storage>,
+    logs: Arc<LogStore>,
+}
+
+impl Stores {
+    fn start_background(&self, stop: CancellationToken, tracker: &TaskTracker) {
+        self.metrics.start_background(stop.clone(), tracker);
+        self.logs.start_background(stop, tracker);
+    }
+
+    /// Both WALs fsynced and closed, whatever the other one did.
+    async fn shutdown(&self) -> std::result::Result<(), cairn_store::Error> {
+        let (m, l) = tokio::join!(self.metrics.shutdown(), self.logs.shutdown());
+        m.and(l)
+    }
+}
+
+/// Opens the storage engine (replaying both WALs) and hands it to the handlers; readiness
+/// waits for both.
+async fn open_storage(config: &Config, state: &AppState) -> Result<Stores> {
     let mut registry = Registry::default();
     let storage = Storage::open(store_config(config), &mut registry)
         .await
         .map_err(|e| Error::Storage(e.to_string()))?;
+    let logs = LogStore::open(
+        log_store_config(config, storage.config()),
+        storage.object_store(),
+        storage.block_cache(),
+        &mut registry,
+    )
+    .await
+    .map_err(|e| Error::Storage(e.to_string()))?;
     let _ = state.store_registry.set(registry);
+    let _ = state.logs.set(Arc::new(LogsBackend(Arc::clone(&logs))));
     let _ = state
         .store
         .set(Arc::new(StorageBackend(Arc::clone(&storage))));
-    Ok(storage)
+    Ok(Stores {
+        metrics: storage,
+        logs,
+    })
 }
 
 /// The HTTP application over an opened storage engine, without a listener: for embedding
 /// and for tests that drive the router directly.
 pub struct App {
     state: Arc<AppState>,
-    storage: Arc<Storage>,
+    stores: Stores,
     background_stop: CancellationToken,
     tracker: TaskTracker,
 }
@@ -331,15 +364,15 @@ impl App {
         let mut state = AppState::new(Arc::new(config));
         let alertmanager = open_alertmanager(&mut state).await?;
         let state = Arc::new(state);
-        let storage = open_storage(&state.config, &state).await?;
+        let stores = open_storage(&state.config, &state).await?;
         let background_stop = CancellationToken::new();
         let tracker = TaskTracker::new();
-        storage.start_background(background_stop.clone(), &tracker);
+        stores.start_background(background_stop.clone(), &tracker);
         alertmanager.start(background_stop.clone(), &tracker);
         start_rules(&state, rule_files, background_stop.clone(), &tracker).await;
         Ok(App {
             state,
-            storage,
+            stores,
             background_stop,
             tracker,
         })
@@ -357,12 +390,12 @@ impl App {
         http::router(Arc::clone(&self.state))
     }
 
-    /// Stops background tasks and shuts the storage engine down (WAL fsync).
+    /// Stops background tasks and shuts the storage engine down (both WALs fsynced).
     pub async fn shutdown(self) -> Result<()> {
         self.background_stop.cancel();
         self.tracker.close();
         self.tracker.wait().await;
-        self.storage
+        self.stores
             .shutdown()
             .await
             .map_err(|e| Error::Storage(e.to_string()))

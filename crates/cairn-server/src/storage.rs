@@ -1,5 +1,8 @@
 //! Wiring of the storage engine: the server's configuration mapped into the engine's, and
-//! the engine behind the [`MetricsStore`] trait the handlers use.
+//! the engine behind the [`MetricsStore`] trait the handlers use (the log store behind
+//! `LogsStore` in `storage/logs.rs`).
+
+mod logs;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,6 +14,8 @@ use cairn_model::{
     SeriesRequest, TenantId, WriteBatch,
 };
 use cairn_store::{RejectReason, Storage, StoreConfig};
+
+pub(crate) use logs::{LogsBackend, log_store_config};
 
 use crate::backend::{Appended, MetricsStore, StoreFailure};
 use crate::config::{Config, ObjectStoreConfig};

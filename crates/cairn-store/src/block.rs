@@ -44,7 +44,7 @@ use crate::error::{Error, Result};
 use crate::objstore::os_err;
 
 pub(crate) use encode::SeriesSource;
-pub(crate) use read::{BlockReader, LabelIndex, SeriesTable};
+pub(crate) use read::{BlockReader, CachedReader, LabelIndex, SeriesTable, footer};
 
 /// Version of the block format, in `meta.json` and in each Parquet file's key-value metadata.
 pub const SCHEMA_VERSION: u32 = 1;

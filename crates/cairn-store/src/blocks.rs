@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use cairn_model::{
     LabelValuesRequest, Labels, Matcher, Sample, SelectRequest, Series, SeriesRequest, TenantId,
@@ -16,13 +15,11 @@ use ulid::Ulid;
 
 use crate::block::{BlockMeta, BlockReader, delete_block, write_block};
 use crate::cache::BlockCache;
-use crate::catalog::{Catalog, create_version, delete_old_versions, load_catalog};
+use crate::catalog::{Catalog, Signal, commit_change, load_catalog};
 use crate::compact::{CompactionOutcome, plan_compaction};
 use crate::error::{Error, Result, StorageErrorKind};
 use crate::label_order::cmp_labels;
 
-/// How many times a catalog change is retried against concurrent writers.
-const COMMIT_ATTEMPTS: usize = 64;
 /// Blocks read concurrently by one query.
 const QUERY_FANOUT: usize = 4;
 
@@ -153,47 +150,27 @@ impl TenantBlocks {
 
     /// Applies `change` to the newest catalog and writes it as the next version, retrying on
     /// conflicts. `change` returns false to abandon. Returns whether a version was written.
-    async fn commit(&self, mut change: impl FnMut(&mut Vec<BlockMeta>) -> bool) -> Result<bool> {
+    async fn commit(&self, change: impl FnMut(&mut Vec<BlockMeta>) -> bool) -> Result<bool> {
         let _guard = self.commit_lock.lock().await;
-        // Start from the stored newest version, not our snapshot: garbage collection deletes
-        // old versions, so a writer creating a version right after a stale one could succeed
-        // in recreating a deleted name that nobody reads. Starting fresh leaves only the
-        // milliseconds between load and create for KEEP_VERSIONS others to commit and clean up.
-        let mut base = load_catalog(&self.store, &self.tenant).await?;
-        self.install(base.clone());
-        for attempt in 0..COMMIT_ATTEMPTS {
-            let mut blocks = base.blocks.clone();
-            if !change(&mut blocks) {
-                return Ok(false);
+        let written = commit_change(
+            &self.store,
+            &self.tenant,
+            Signal::Metrics,
+            |c: &Catalog| {
+                self.install(c.clone());
+            },
+            change,
+            |blocks| blocks.sort_by_key(|b| (b.min_time, b.ulid)),
+        )
+        .await?;
+        match written {
+            Some(next) => {
+                let dropped = self.install(next);
+                self.retired.lock().extend(dropped);
+                Ok(true)
             }
-            blocks.sort_by_key(|b| (b.min_time, b.ulid));
-            let next = Catalog {
-                version: base.version + 1,
-                blocks,
-            };
-            match create_version(&self.store, &self.tenant, &next).await {
-                Ok(()) => {
-                    let version = next.version;
-                    let dropped = self.install(next);
-                    self.retired.lock().extend(dropped);
-                    if let Err(e) = delete_old_versions(&self.store, &self.tenant, version).await {
-                        tracing::warn!(tenant = %self.tenant, error = %e, "deleting old catalog versions failed");
-                    }
-                    return Ok(true);
-                }
-                Err(e) if e.storage_kind() == Some(StorageErrorKind::AlreadyExists) => {
-                    base = load_catalog(&self.store, &self.tenant).await?;
-                    self.install(base.clone());
-                    // Spread competing writers apart.
-                    let jitter = u64::from(Ulid::new().random() as u8 % 20);
-                    tokio::time::sleep(Duration::from_millis(jitter + attempt as u64)).await;
-                }
-                Err(e) => return Err(e),
-            }
+            None => Ok(false),
         }
-        Err(Error::CatalogConflict {
-            tenant: self.tenant.to_string(),
-        })
     }
 
     /// Adds a freshly written block to the catalog; returns once the catalog names it.

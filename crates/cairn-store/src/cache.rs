@@ -1,6 +1,6 @@
 //! A bounded, byte-sized LRU of what block reads keep asking the object store for: Parquet
-//! footers with their page indexes, decoded series tables and label indexes, and byte ranges
-//! of column chunks.
+//! footers with their page indexes, decoded series tables and label indexes (and the
+//! streams and runs tables of log blocks), and byte ranges of column chunks.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,6 +23,8 @@ pub(crate) enum CacheValue {
     Index(Arc<LabelIndex>),
     /// A byte range of a file.
     Bytes(Bytes),
+    /// A decoded table of a log block.
+    Log(Arc<dyn std::any::Any + Send + Sync>),
 }
 
 struct Entry {

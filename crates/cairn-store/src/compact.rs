@@ -31,15 +31,29 @@ impl CompactionOutcome {
 
 /// The first group of blocks to merge, if any.
 pub(crate) fn plan_compaction(blocks: &[BlockMeta], ranges_ms: &[i64]) -> Option<Vec<Ulid>> {
-    let newest = blocks.iter().map(|b| b.max_time).max()?;
+    let spans: Vec<(Ulid, i64, i64)> = blocks
+        .iter()
+        .map(|b| (b.ulid, b.min_time, b.max_time))
+        .collect();
+    plan_compaction_spans(&spans, ranges_ms)
+}
+
+/// [`plan_compaction`] over `(ulid, min_time, max_time)` of any signal's blocks (times in
+/// the unit of `ranges`).
+pub(crate) fn plan_compaction_spans(
+    blocks: &[(Ulid, i64, i64)],
+    ranges: &[i64],
+) -> Option<Vec<Ulid>> {
+    let ranges_ms = ranges;
+    let newest = blocks.iter().map(|b| b.2).max()?;
     let mut ranges: Vec<i64> = ranges_ms.iter().copied().filter(|&r| r > 0).collect();
     ranges.sort_unstable();
     ranges.dedup();
     for (i, &r) in ranges.iter().enumerate() {
-        let mut windows: BTreeMap<i64, Vec<&BlockMeta>> = BTreeMap::new();
+        let mut windows: BTreeMap<i64, Vec<&(Ulid, i64, i64)>> = BTreeMap::new();
         for b in blocks {
-            let w = b.min_time.div_euclid(r);
-            if b.max_time.div_euclid(r) == w {
+            let w = b.1.div_euclid(r);
+            if b.2.div_euclid(r) == w {
                 windows.entry(w).or_default().push(b);
             }
         }
@@ -47,7 +61,7 @@ pub(crate) fn plan_compaction(blocks: &[BlockMeta], ranges_ms: &[i64]) -> Option
             let window_end = w.saturating_add(1).saturating_mul(r);
             let closed = newest >= window_end;
             if group.len() >= 2 && (i == 0 || closed) {
-                return Some(group.iter().map(|b| b.ulid).collect());
+                return Some(group.iter().map(|b| b.0).collect());
             }
         }
     }

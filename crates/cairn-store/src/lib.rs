@@ -11,6 +11,9 @@
 //! of the remaining head is fsynced; queries read the head before the blocks, so a sample
 //! being moved into a block is seen at least once, and duplicates are removed by the merge.
 //!
+//! Logs ([`LogStore`], module `logs`) run on the same machinery with their own WAL
+//! instance, head of streams, block schema and line-filter index; see that module.
+//!
 //! Persistent half: immutable blocks of Parquet files on an object store (local directory or
 //! S3), a per-tenant catalog of live blocks changed only by create-if-absent writes of new
 //! versions, compaction into larger time ranges, retention, and a bounded cache of footers,
@@ -30,6 +33,7 @@ mod config;
 mod error;
 mod head;
 mod label_order;
+mod logs;
 mod metrics;
 mod objstore;
 mod storage;
@@ -43,6 +47,15 @@ pub use compact::CompactionOutcome;
 pub use config::StoreConfig;
 pub use error::{Error, Result, StorageErrorKind};
 pub use head::RejectReason;
+pub use logs::{
+    LOG_SCHEMA_VERSION, LOGS_BLOCK_UPLOAD_FAILURES_TOTAL, LOGS_BLOCKS_CUT_TOTAL,
+    LOGS_BYTES_APPENDED_TOTAL, LOGS_BYTES_UPLOADED_TOTAL, LOGS_COMPACTION_FAILURES_TOTAL,
+    LOGS_COMPACTIONS_TOTAL, LOGS_ENTRIES_APPENDED_TOTAL, LOGS_ENTRIES_DUPLICATE_TOTAL,
+    LOGS_ENTRIES_REFUSED_TOTAL, LOGS_HEAD_BYTES, LOGS_HEAD_CUTS_TOTAL, LOGS_HEAD_MEMORY_BYTES,
+    LOGS_HEAD_STREAMS, LOGS_RETENTION_BLOCKS_DELETED_TOTAL, LOGS_WAL_BYTES_WRITTEN_TOTAL,
+    LOGS_WAL_FSYNC_DURATION_SECONDS, LOGS_WAL_SEGMENTS, LogAppendOutcome, LogBlockMeta,
+    LogCompaction, LogFlushOutcome, LogRejectReason, LogRejection, LogStore, LogStoreConfig,
+};
 pub use metrics::{
     BLOCK_UPLOAD_FAILURES_TOTAL, BLOCK_UPLOADS_TOTAL, COMPACTION_FAILURES_TOTAL, COMPACTIONS_TOTAL,
     HEAD_CUTS_TOTAL, HEAD_SAMPLES, HEAD_SERIES, INGEST_SAMPLES_REJECTED_TOTAL,

@@ -38,6 +38,28 @@ fn counter_name(full: &str) -> &str {
     full.strip_suffix("_total").unwrap_or(full)
 }
 
+/// The metrics of one WAL instance; clones share the values.
+#[derive(Clone, Debug)]
+pub(crate) struct WalMetrics {
+    /// Latency of one group commit.
+    pub(crate) fsync: Histogram,
+    /// Bytes written.
+    pub(crate) bytes: Counter,
+    /// Segments on disk.
+    pub(crate) segments: Gauge,
+}
+
+impl WalMetrics {
+    /// Fresh, unregistered metrics.
+    pub(crate) fn new() -> Self {
+        WalMetrics {
+            fsync: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            bytes: Counter::default(),
+            segments: Gauge::default(),
+        }
+    }
+}
+
 /// The storage engine's metrics; clones share the values.
 #[derive(Clone, Debug)]
 pub(crate) struct StoreMetrics {
@@ -125,6 +147,15 @@ impl StoreMetrics {
         registry.register(HEAD_SERIES, "Series in the head", m.head_series.clone());
         registry.register(HEAD_SAMPLES, "Samples in the head", m.head_samples.clone());
         m
+    }
+
+    /// The WAL's share of these metrics.
+    pub(crate) fn wal(&self) -> WalMetrics {
+        WalMetrics {
+            fsync: self.wal_fsync.clone(),
+            bytes: self.wal_bytes.clone(),
+            segments: self.wal_segments.clone(),
+        }
     }
 
     /// Metrics registered nowhere (tests of internals).

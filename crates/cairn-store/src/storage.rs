@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 
 pub use append::{AppendOutcome, SampleRejection};
 pub use cut::FlushOutcome;
+pub(crate) use query::to_query_error;
 
 use crate::blocks::TenantBlocks;
 use crate::cache::BlockCache;
@@ -109,7 +110,7 @@ impl Storage {
             },
             stats.last_segment + 1,
             segments,
-            metrics.clone(),
+            metrics.wal(),
         )?;
         let storage = Arc::new(Storage {
             cache: Arc::new(BlockCache::new(cfg.cache_bytes)),
@@ -164,6 +165,21 @@ impl Storage {
                 s.compact_and_retain().await;
             }
         });
+    }
+
+    /// The object store, to share with the log store.
+    pub fn object_store(&self) -> Arc<dyn ObjectStore> {
+        Arc::clone(&self.store)
+    }
+
+    /// The block cache, to share with the log store.
+    pub fn block_cache(&self) -> Arc<BlockCache> {
+        Arc::clone(&self.cache)
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.cfg
     }
 
     /// True once the WAL is replayed and appends and queries are served.
@@ -395,6 +411,8 @@ fn replay_into(head: &Head, dir: &std::path::Path) -> Result<wal::ReplayStats> {
                     th.set_metadata(&family, m);
                 }
             }
+            // The log WAL is its own instance; a log record here is not ours to apply.
+            Record::LogEntries { entries, .. } => unknown += entries.len() as u64,
         }
         Ok(())
     })?;

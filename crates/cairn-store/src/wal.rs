@@ -1,4 +1,5 @@
-//! The write-ahead log: one for all tenants, in `<data_dir>/wal/`, as numbered segment files
+//! The write-ahead log: one implementation, one instance per signal (metrics in
+//! `<data_dir>/wal/`, logs in `<data_dir>/wal-logs/`), each for all tenants, as numbered segment files
 //! (`00000001`, `00000002`, ...) of framed, checksummed records (see [`record`]).
 //!
 //! Every segment is self-contained: a series' record is logged the first time the series
@@ -13,7 +14,7 @@ use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 pub(crate) use record::Record;
-pub(crate) use writer::{WalHandle, WalOptions};
+pub(crate) use writer::{WalHandle, WalOptions, WalSeries};
 
 use crate::error::{Error, Result};
 

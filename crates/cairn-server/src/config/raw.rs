@@ -52,6 +52,7 @@ pub(crate) struct RawStorage {
     pub(crate) compaction: Option<RawCompaction>,
     pub(crate) wal: Option<RawWal>,
     pub(crate) cache: Option<RawCache>,
+    pub(crate) logs: Option<super::log_storage::RawLogStorage>,
 }
 
 #[derive(Debug, Default, Deserialize)]

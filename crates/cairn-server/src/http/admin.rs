@@ -15,9 +15,10 @@ pub(crate) async fn healthy() -> &'static str {
     "cairn is healthy\n"
 }
 
-/// `GET /-/ready`: 200 once the WAL is replayed and writes are accepted, 503 before.
+/// `GET /-/ready`: 200 once both WALs (metrics and logs) are replayed and writes are
+/// accepted, 503 before.
 pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Response {
-    if state.store.get().is_some() {
+    if state.store.get().is_some() && state.logs.get().is_some() {
         (StatusCode::OK, "cairn is ready\n").into_response()
     } else {
         (
@@ -47,16 +48,23 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Result<Respon
     Ok(resp)
 }
 
-/// `POST /api/v1/admin/flush`: cut the head into blocks and upload them now.
+/// `POST /api/v1/admin/flush`: cut the metrics head and the log head into blocks and upload
+/// them now. `data` is the metrics summary with the log summary under `logs`.
 pub(crate) async fn flush(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let store = state.store(Style::Json)?;
-    let summary = store.flush().await.map_err(|f| {
+    let logs = state.logs_store(Style::Json)?;
+    let fail = |f: crate::backend::StoreFailure| {
         if f.transient {
             ApiError::unavailable(format!("flush failed: {}", f.message), Style::Json)
         } else {
             ApiError::internal(format!("flush failed: {}", f.message), Style::Json)
         }
-    })?;
+    };
+    let mut summary = store.flush().await.map_err(fail)?;
+    let log_summary = logs.flush_logs().await.map_err(fail)?;
+    if let Some(m) = summary.as_object_mut() {
+        m.insert("logs".into(), log_summary);
+    }
     Ok(axum::Json(json!({"status": "success", "data": summary})).into_response())
 }
 

@@ -263,13 +263,15 @@ fn decode_index(path: &Path, data: Bytes) -> Result<LabelIndex> {
 
 /// A Parquet reader over the object store that serves byte ranges from the [`BlockCache`]
 /// when it can.
-struct CachedReader {
+pub(crate) struct CachedReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     cache: Arc<BlockCache>,
     key: String,
     /// False for one-off bulk reads (compaction) that would only push hot ranges out.
     cache_ranges: bool,
+    /// Bytes of data ranges handed to the decoder (from the cache or the store).
+    read_bytes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn to_parquet_err(e: object_store::Error) -> parquet::errors::ParquetError {
@@ -284,6 +286,28 @@ const READ_BATCH_ROWS: usize = 16 * 1024;
 const FOOTER_PREFETCH: usize = 64 * 1024;
 
 impl CachedReader {
+    /// A reader of `path`; `cache_ranges` false for one-off bulk reads.
+    pub(crate) fn new(
+        store: Arc<dyn ObjectStore>,
+        path: Path,
+        cache: Arc<BlockCache>,
+        cache_ranges: bool,
+    ) -> Self {
+        CachedReader {
+            key: path.to_string(),
+            store,
+            path,
+            cache,
+            cache_ranges,
+            read_bytes: Arc::default(),
+        }
+    }
+
+    /// The counter of data bytes read through this reader.
+    pub(crate) fn read_bytes(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        Arc::clone(&self.read_bytes)
+    }
+
     fn range_key(&self, r: &Range<u64>) -> String {
         format!("{}#{}-{}", self.key, r.start, r.end)
     }
@@ -292,6 +316,10 @@ impl CachedReader {
 impl AsyncFileReader for CachedReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         let key = self.range_key(&range);
+        self.read_bytes.fetch_add(
+            range.end.saturating_sub(range.start),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if let Some(CacheValue::Bytes(b)) = self.cache.get(&key) {
             return futures::future::ready(Ok(b)).boxed();
         }
@@ -312,6 +340,9 @@ impl AsyncFileReader for CachedReader {
         &mut self,
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        let total: u64 = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
+        self.read_bytes
+            .fetch_add(total, std::sync::atomic::Ordering::Relaxed);
         async move {
             let keys: Vec<String> = ranges.iter().map(|r| self.range_key(r)).collect();
             let mut out: Vec<Option<Bytes>> = keys
@@ -517,17 +548,9 @@ impl BlockReader {
     }
 
     async fn footer(&self, reader: &mut CachedReader) -> Result<ArrowReaderMetadata> {
-        let key = format!("{}#footer", reader.key);
-        if let Some(CacheValue::Footer(m)) = self.cache.get(&key) {
-            return Ok(m);
-        }
-        let opts = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-        let m = ArrowReaderMetadata::load_async(reader, opts)
-            .await
-            .map_err(|e| corrupt(&self.path(SAMPLES_FILE), e))?;
-        check_schema_version(&self.path(SAMPLES_FILE), m.metadata())?;
-        let size = m.metadata().memory_size();
-        self.cache.insert(key, CacheValue::Footer(m.clone()), size);
+        let path = self.path(SAMPLES_FILE);
+        let m = footer(&self.cache, reader, &path).await?;
+        check_schema_version(&path, m.metadata())?;
         Ok(m)
     }
 
@@ -557,13 +580,12 @@ impl BlockReader {
         cache_ranges: bool,
     ) -> Result<Vec<Vec<Sample>>> {
         let path = self.path(SAMPLES_FILE);
-        let mut reader = CachedReader {
-            store: Arc::clone(&self.store),
-            path: path.clone(),
-            cache: Arc::clone(&self.cache),
-            key: path.to_string(),
+        let mut reader = CachedReader::new(
+            Arc::clone(&self.store),
+            path.clone(),
+            Arc::clone(&self.cache),
             cache_ranges,
-        };
+        );
         let meta = self.footer(&mut reader).await?;
         let (row_groups, selection) =
             plan_pages(&meta, ids, start, end).map_err(|e| corrupt(&path, e))?;
@@ -605,6 +627,25 @@ impl BlockReader {
         }
         Ok(out)
     }
+}
+
+/// The footer and page index of `reader`'s file, through the cache.
+pub(crate) async fn footer(
+    cache: &BlockCache,
+    reader: &mut CachedReader,
+    path: &Path,
+) -> Result<ArrowReaderMetadata> {
+    let key = format!("{}#footer", reader.key);
+    if let Some(CacheValue::Footer(m)) = cache.get(&key) {
+        return Ok(m);
+    }
+    let opts = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+    let m = ArrowReaderMetadata::load_async(reader, opts)
+        .await
+        .map_err(|e| corrupt(path, e))?;
+    let size = m.metadata().memory_size();
+    cache.insert(key, CacheValue::Footer(m.clone()), size);
+    Ok(m)
 }
 
 fn collect_batch(

@@ -8,7 +8,7 @@ use object_store::ObjectStore;
 
 use super::*;
 use crate::block::tests::{labels, local_store, make_series, tenant};
-use crate::catalog::list_versions;
+use crate::catalog::{Signal, list_versions};
 
 const H: i64 = 3_600_000;
 
@@ -93,7 +93,9 @@ async fn concurrent_adds_from_two_instances_are_all_kept() {
     assert_eq!(got, want, "no addition lost");
     assert_eq!(fresh.catalog_version(), 6);
     // Old catalog versions are garbage-collected down to the last few.
-    let versions = list_versions(&store, &tenant()).await.unwrap();
+    let versions = list_versions(&store, &tenant(), Signal::Metrics)
+        .await
+        .unwrap();
     assert!(
         versions.len() <= crate::catalog::KEEP_VERSIONS as usize + 1,
         "{versions:?}"

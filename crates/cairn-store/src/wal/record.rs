@@ -6,9 +6,12 @@
 //! - Series: `uvarint n`, n times `uvarint ref, uvarint len, canonical label bytes`;
 //! - Samples: `uvarint n`, n times `uvarint ref, varint (t - previous t), u64 LE value bits`
 //!   (the first delta is against 0);
-//! - Metadata: `uvarint n`, n times `bytes family, u8 type, bytes help, bytes unit`.
+//! - Metadata: `uvarint n`, n times `bytes family, u8 type, bytes help, bytes unit`;
+//! - Log entries: `uvarint n`, n times `uvarint ref, varint (ts - previous ts) in ns, bytes
+//!   line, uvarint m, m times (bytes name, bytes value)` (the first delta is against 0). The
+//!   `ref` is a stream's, defined by a series record of the same segment.
 
-use cairn_model::{Labels, MetricMetadata, MetricType, TenantId};
+use cairn_model::{Labels, LogEntry, MetricMetadata, MetricType, TenantId};
 
 /// Bytes of a frame header.
 pub(crate) const HEADER_LEN: usize = 9;
@@ -19,6 +22,7 @@ pub(crate) const MAX_PAYLOAD: usize = 256 << 20;
 pub(crate) const TYPE_SERIES: u8 = 1;
 pub(crate) const TYPE_SAMPLES: u8 = 2;
 pub(crate) const TYPE_METADATA: u8 = 3;
+pub(crate) const TYPE_LOG_ENTRIES: u8 = 4;
 
 /// A decoded record.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +41,11 @@ pub(crate) enum Record {
     Metadata {
         tenant: TenantId,
         entries: Vec<(String, MetricMetadata)>,
+    },
+    /// Log entries: stream reference and entry.
+    LogEntries {
+        tenant: TenantId,
+        entries: Vec<(u64, LogEntry)>,
     },
 }
 
@@ -166,6 +175,29 @@ pub(crate) fn encode_metadata<'a>(
     finish(buf, start);
 }
 
+/// Appends a log entries record.
+pub(crate) fn encode_log_entries<'a>(
+    buf: &mut Vec<u8>,
+    tenant: &TenantId,
+    entries: impl ExactSizeIterator<Item = (u64, &'a LogEntry)>,
+) {
+    let start = begin(buf, TYPE_LOG_ENTRIES, tenant);
+    put_uvarint(buf, entries.len() as u64);
+    let mut prev = 0i64;
+    for (r, e) in entries {
+        put_uvarint(buf, r);
+        put_varint(buf, e.ts_ns.wrapping_sub(prev));
+        prev = e.ts_ns;
+        put_bytes(buf, e.line.as_bytes());
+        put_uvarint(buf, e.metadata.len() as u64);
+        for (n, v) in &e.metadata {
+            put_bytes(buf, n.as_bytes());
+            put_bytes(buf, v.as_bytes());
+        }
+    }
+    finish(buf, start);
+}
+
 struct Cursor<'a> {
     b: &'a [u8],
 }
@@ -267,6 +299,32 @@ pub(crate) fn decode(ty: u8, payload: &[u8]) -> Result<Record, String> {
             }
             Record::Metadata { tenant, entries }
         }
+        TYPE_LOG_ENTRIES => {
+            let n = c.count(4)?;
+            let mut entries = Vec::with_capacity(n);
+            let mut ts = 0i64;
+            for _ in 0..n {
+                let r = c.uvarint()?;
+                ts = ts.wrapping_add(c.varint()?);
+                let line = c.str()?.to_string();
+                let m = c.count(2)?;
+                let mut metadata = Vec::with_capacity(m);
+                for _ in 0..m {
+                    let name = c.str()?.to_string();
+                    let value = c.str()?.to_string();
+                    metadata.push((name, value));
+                }
+                entries.push((
+                    r,
+                    LogEntry {
+                        ts_ns: ts,
+                        line,
+                        metadata,
+                    },
+                ));
+            }
+            Record::LogEntries { tenant, entries }
+        }
         other => return Err(format!("unknown record type {other}")),
     };
     if !c.b.is_empty() {
@@ -361,6 +419,32 @@ mod format_tests {
         assert_eq!(
             hex(&buf),
             "1c0000003016273f020174828080800005d00f000000000000f03f05010000000000000000"
+        );
+    }
+
+    /// Pins the bytes of a log entries record.
+    #[test]
+    fn log_entry_bytes_are_pinned() {
+        let t = TenantId::new("t").unwrap();
+        let mut e = LogEntry::new(1000, "hi");
+        e.metadata.push(("k".into(), "v".into()));
+        let e2 = LogEntry::new(999, "");
+        let mut buf = Vec::new();
+        encode_log_entries(&mut buf, &t, [(5u64, &e), (6u64, &e2)].into_iter());
+        // Tenant "t", count 2; ref 05, zigzag delta 2000 (d0 0f), "hi", one pair k=v; ref
+        // 06, delta -1 (01), empty line, no metadata.
+        assert_eq!(
+            hex(&buf),
+            "12000000c9c8781c04017402\
+             05d00f02686901016b0176\
+             06010000"
+        );
+        assert_eq!(
+            decode(TYPE_LOG_ENTRIES, &buf[HEADER_LEN..]).unwrap(),
+            Record::LogEntries {
+                tenant: t,
+                entries: vec![(5, e), (6, e2)],
+            }
         );
     }
 }

@@ -50,7 +50,7 @@ fn start(dir: &Path, segment_bytes: u64) -> WalHandle {
         },
         first,
         0,
-        StoreMetrics::unregistered(),
+        StoreMetrics::unregistered().wal(),
     )
     .unwrap()
 }

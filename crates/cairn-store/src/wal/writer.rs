@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{record, segment_name, sync_dir};
 use crate::error::{Error, Result};
 use crate::head::MemSeries;
-use crate::metrics::StoreMetrics;
+use crate::metrics::WalMetrics;
 
 /// Most bytes gathered into one group commit.
 const MAX_GROUP_BYTES: usize = 8 << 20;
@@ -38,10 +38,35 @@ pub(crate) struct WalOptions {
 
 type Reply<T> = oneshot::Sender<std::result::Result<T, String>>;
 
-enum Req {
+/// What the WAL logs of a series (metrics) or stream (logs) before the first record that
+/// refers to it in a segment: its reference and canonical label bytes.
+pub(crate) trait WalSeries: Send + Sync + 'static {
+    /// The reference records use.
+    fn wal_ref(&self) -> u64;
+    /// Canonical label bytes.
+    fn wal_labels(&self) -> &[u8];
+    /// The segment that last logged it (0: none); only the writer thread touches it.
+    fn logged_segment(&self) -> &AtomicU32;
+}
+
+impl WalSeries for MemSeries {
+    fn wal_ref(&self) -> u64 {
+        self.sref
+    }
+
+    fn wal_labels(&self) -> &[u8] {
+        self.labels.encoded()
+    }
+
+    fn logged_segment(&self) -> &AtomicU32 {
+        &self.logged_segment
+    }
+}
+
+enum Req<S> {
     Append {
         tenant: TenantId,
-        series: Vec<Arc<MemSeries>>,
+        series: Vec<Arc<S>>,
         payload: Vec<u8>,
         done: Reply<()>,
     },
@@ -50,9 +75,9 @@ enum Req {
     Close(Reply<()>),
 }
 
-/// The handle to the WAL writer thread.
-pub(crate) struct WalHandle {
-    tx: mpsc::Sender<Req>,
+/// The handle to the WAL writer thread; `S` is what its series records describe.
+pub(crate) struct WalHandle<S: WalSeries = MemSeries> {
+    tx: mpsc::Sender<Req<S>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     fsyncs: Arc<AtomicU64>,
     /// Fault injection for tests: the next this many writes fail halfway.
@@ -60,14 +85,14 @@ pub(crate) struct WalHandle {
     fail_writes: Arc<AtomicU32>,
 }
 
-impl WalHandle {
+impl<S: WalSeries> WalHandle<S> {
     /// Starts the writer on a new segment numbered `first_segment`; `existing` segments are
     /// already on disk.
     pub(crate) fn start(
         opts: WalOptions,
         first_segment: u32,
         existing: usize,
-        metrics: StoreMetrics,
+        metrics: WalMetrics,
     ) -> Result<Self> {
         std::fs::create_dir_all(&opts.dir).map_err(|source| Error::Io {
             path: opts.dir.display().to_string(),
@@ -75,8 +100,8 @@ impl WalHandle {
         })?;
         let fsyncs = Arc::new(AtomicU64::new(0));
         let fail_writes = Arc::new(AtomicU32::new(0));
-        metrics.wal_segments.set(existing as i64);
-        let mut w = Writer {
+        metrics.segments.set(existing as i64);
+        let mut w = Writer::<S> {
             dir: opts.dir.clone(),
             segment_bytes: opts.segment_bytes.max(1),
             seg: first_segment.saturating_sub(1),
@@ -85,6 +110,7 @@ impl WalHandle {
             metrics,
             fsyncs: Arc::clone(&fsyncs),
             fail_writes: Arc::clone(&fail_writes),
+            _series: std::marker::PhantomData,
         };
         w.open_next().map_err(|reason| Error::Wal {
             segment: opts.dir.display().to_string(),
@@ -107,7 +133,7 @@ impl WalHandle {
         })
     }
 
-    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Req) -> Result<T> {
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Req<S>) -> Result<T> {
         let (done, rx) = oneshot::channel();
         self.tx
             .send(make(done))
@@ -128,7 +154,7 @@ impl WalHandle {
     pub(crate) async fn append(
         &self,
         tenant: TenantId,
-        series: Vec<Arc<MemSeries>>,
+        series: Vec<Arc<S>>,
         payload: Vec<u8>,
     ) -> Result<()> {
         self.call(|done| Req::Append {
@@ -177,19 +203,20 @@ impl WalHandle {
     }
 }
 
-struct Writer {
+struct Writer<S> {
     dir: PathBuf,
     segment_bytes: u64,
     seg: u32,
     file: Option<File>,
     size: u64,
-    metrics: StoreMetrics,
+    metrics: WalMetrics,
     fsyncs: Arc<AtomicU64>,
     fail_writes: Arc<AtomicU32>,
+    _series: std::marker::PhantomData<fn() -> S>,
 }
 
-impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Req>) {
+impl<S: WalSeries> Writer<S> {
+    fn run(mut self, mut rx: mpsc::Receiver<Req<S>>) {
         let mut buf = Vec::new();
         let mut waiters: Vec<Reply<()>> = Vec::new();
         while let Some(first) = rx.blocking_recv() {
@@ -234,24 +261,18 @@ impl Writer {
         // is already synced.
     }
 
-    fn add(
-        &mut self,
-        buf: &mut Vec<u8>,
-        tenant: &TenantId,
-        series: &[Arc<MemSeries>],
-        payload: &[u8],
-    ) {
+    fn add(&mut self, buf: &mut Vec<u8>, tenant: &TenantId, series: &[Arc<S>], payload: &[u8]) {
         let seg = self.seg;
         // `swap` also skips a series listed twice.
-        let fresh: Vec<&Arc<MemSeries>> = series
+        let fresh: Vec<&Arc<S>> = series
             .iter()
-            .filter(|s| s.logged_segment.swap(seg, Ordering::Relaxed) != seg)
+            .filter(|s| s.logged_segment().swap(seg, Ordering::Relaxed) != seg)
             .collect();
         if !fresh.is_empty() {
             record::encode_series(
                 buf,
                 tenant,
-                fresh.iter().map(|s| (s.sref, s.labels.encoded())),
+                fresh.iter().map(|s| (s.wal_ref(), s.wal_labels())),
             );
         }
         buf.extend_from_slice(payload);
@@ -294,13 +315,11 @@ impl Writer {
             f.write_all(buf).and_then(|()| f.sync_data())
         };
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
-        self.metrics
-            .wal_fsync
-            .observe(start.elapsed().as_secs_f64());
+        self.metrics.fsync.observe(start.elapsed().as_secs_f64());
         match r {
             Ok(()) => {
                 self.size += buf.len() as u64;
-                self.metrics.wal_bytes.inc_by(buf.len() as u64);
+                self.metrics.bytes.inc_by(buf.len() as u64);
                 Ok(())
             }
             Err(e) => {
@@ -332,7 +351,7 @@ impl Writer {
         self.file = Some(f);
         self.seg = next;
         self.size = 0;
-        self.metrics.wal_segments.inc();
+        self.metrics.segments.inc();
         tracing::debug!(segment = next, "wal segment started");
         Ok(())
     }
@@ -343,7 +362,7 @@ impl Writer {
         for s in segs.into_iter().filter(|&s| s < seg && s != self.seg) {
             let path = self.dir.join(segment_name(s));
             std::fs::remove_file(&path).map_err(|e| format!("removing {}: {e}", path.display()))?;
-            self.metrics.wal_segments.dec();
+            self.metrics.segments.dec();
             n += 1;
         }
         sync_dir(&self.dir).map_err(|e| e.to_string())?;
