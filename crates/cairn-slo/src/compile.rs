@@ -28,13 +28,14 @@ pub const BUDGET_REMAINING_RECORD: &str = "cairn:slo_error_budget_remaining:rati
 pub const SLOTH_BUDGET_REMAINING_RECORD: &str = "slo:period_error_budget_remaining:ratio";
 /// Bucket length of the event-count records.
 pub const BUCKET: Duration = Duration::from_secs(3600);
-/// Record name of a LogQL events SLI's error query over one minute, recorded every minute so
-/// that every window's ratio is a PromQL sum over it (Cairn).
-pub const LOG_ERROR_MINUTE_RECORD: &str = "cairn:slo_error_events:rate1m";
-/// Record name of a LogQL events SLI's total query over one minute (Cairn).
-pub const LOG_TOTAL_MINUTE_RECORD: &str = "cairn:slo_total_events:rate1m";
-/// Interval of the LogQL group recording those minutes: the window of its queries.
-pub const LOG_MINUTE: Duration = Duration::from_secs(60);
+/// Record name prefix of a LogQL events SLI's error query over one step, recorded every step
+/// so that every window's ratio is a PromQL sum over the steps (`cairn:slo_error_events:rate1m`).
+pub const LOG_ERROR_STEP_RECORD: &str = "cairn:slo_error_events:rate";
+/// Record name prefix of a LogQL events SLI's total query over one step (Cairn).
+pub const LOG_TOTAL_STEP_RECORD: &str = "cairn:slo_total_events:rate";
+/// The step of those records: a minute, or the SLO's shortest alert window when shorter (the
+/// minute-scale demo windows).
+pub const LOG_STEP: Duration = Duration::from_secs(60);
 /// Evaluation interval of the `cairn-slo-budget-<id>` group, which the bucket selection
 /// (`time() % 3600 < 60`) relies on.
 pub const BUDGET_GROUP_INTERVAL: Duration = Duration::from_secs(60);
@@ -290,6 +291,7 @@ fn sli_expr(sli: &Sli, w: &str, lang: SliLanguage) -> String {
 /// scan of the whole window, and the rest (budget, alerts, status) is the PromQL path.
 fn over_log_minutes(
     slo: &SloSpec,
+    windows: &AlertWindows,
     cx_sel: &str,
     labels: &BTreeMap<String, String>,
 ) -> Option<(SloSpec, RuleGroupOut)> {
@@ -303,7 +305,16 @@ fn over_log_minutes(
     if slo.extensions.query_language != SliLanguage::LogQL {
         return None;
     }
-    let m = format_duration(LOG_MINUTE);
+    let shortest = windows
+        .all()
+        .iter()
+        .map(|w| w.short.min(w.long))
+        .min()
+        .unwrap_or(LOG_STEP);
+    let step = LOG_STEP.min(shortest);
+    let m = format_duration(step);
+    let error_record = format!("{LOG_ERROR_STEP_RECORD}{m}");
+    let total_record = format!("{LOG_TOTAL_STEP_RECORD}{m}");
     let r = |q: &str| render_window(q, &m).expect("queries were validated");
     let mut l = labels.clone();
     l.insert("sloth_window".to_string(), m.clone());
@@ -313,15 +324,11 @@ fn over_log_minutes(
         rules: vec![
             // A LogQL count over no matching lines is no series, not 0.
             record(
-                LOG_ERROR_MINUTE_RECORD,
+                &error_record,
                 format!("({}) or vector(0)", r(error_query).trim()),
                 l.clone(),
             ),
-            record(
-                LOG_TOTAL_MINUTE_RECORD,
-                r(total_query).trim().to_string(),
-                l,
-            ),
+            record(&total_record, r(total_query).trim().to_string(), l),
         ],
         logql: true,
     };
@@ -329,8 +336,8 @@ fn over_log_minutes(
     let mut derived = slo.clone();
     derived.extensions.query_language = SliLanguage::PromQL;
     derived.sli = Sli::Events {
-        error_query: sum(LOG_ERROR_MINUTE_RECORD),
-        total_query: sum(LOG_TOTAL_MINUTE_RECORD),
+        error_query: sum(&error_record),
+        total_query: sum(&total_record),
     };
     Some((derived, group))
 }
@@ -345,7 +352,7 @@ fn compile_slo(slo: &SloSpec, windows: &AlertWindows) -> (Vec<RuleGroupOut>, Com
     base_labels.insert("sloth_id".to_string(), id.clone());
     base_labels.insert("sloth_service".to_string(), slo.service.clone());
     base_labels.insert("sloth_slo".to_string(), slo.name.clone());
-    let (derived, log_group) = match over_log_minutes(slo, &sel, &base_labels) {
+    let (derived, log_group) = match over_log_minutes(slo, windows, &sel, &base_labels) {
         Some((d, g)) => (Some(d), Some(g)),
         None => (None, None),
     };
