@@ -133,7 +133,7 @@ impl Traffic {
                 let mut api = Vec::new();
                 for i in 0..batch {
                     n += 1;
-                    let fail = p.load(Ordering::SeqCst) == FAILING && n % 2 == 0;
+                    let fail = p.load(Ordering::SeqCst) == FAILING && n.is_multiple_of(2);
                     let ts = (now + i as i128).to_string();
                     let status = if fail { 503 } else { 200 };
                     checkout.push(serde_json::json!([
