@@ -72,9 +72,10 @@ impl QueryParams {
         }
     }
 
-    /// Whether this is an instant query (Loki: start equals end and no step).
+    /// Whether this is an instant query: start equals end and no step (Loki's
+    /// `GetRangeType`); a range query of a single step, start == end with a step, is not.
     pub fn is_instant(&self) -> bool {
-        self.step_ns == 0
+        self.step_ns == 0 && self.start_ns == self.end_ns
     }
 }
 
@@ -164,7 +165,8 @@ impl Engine {
         &self.opts
     }
 
-    /// Runs a parsed query. `step_ns == 0` is an instant query at `end_ns`.
+    /// Runs a parsed query: an instant query (`start_ns == end_ns`, `step_ns == 0`) answers a
+    /// vector or a scalar, a range query (a step > 0) a matrix.
     pub async fn execute(
         &self,
         querier: &dyn LogQuerier,
@@ -190,7 +192,8 @@ impl Engine {
                 )
             }
             Expr::Sample(s) => {
-                if params.step_ns < 0 {
+                // Only an instant query goes without a step.
+                if params.step_ns < 0 || (params.step_ns == 0 && !params.is_instant()) {
                     return Err(Error::BadParameter(
                         "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
                     ));

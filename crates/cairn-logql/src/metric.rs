@@ -115,8 +115,8 @@ pub(crate) async fn evaluate(
     _warnings: &mut Vec<String>,
 ) -> Result<Value> {
     let steps = ctx.steps();
-    let instant =
-        steps.len() == 1 && (ctx.params.step_ns <= 0 || ctx.params.start_ns == ctx.params.end_ns);
+    // A range query answers a matrix even when it has a single step (start == end).
+    let instant = ctx.params.is_instant();
     match expr {
         SampleExpr::Literal(v) => {
             return Ok(if instant {

@@ -111,6 +111,28 @@ async fn range_query_steps() {
     assert_eq!(pts, vec![(30_000, 3.0), (45_000, 3.0), (60_000, 3.0)]);
 }
 
+/// Only start == end with no step is instant (Loki's `GetRangeType`): one step with a step
+/// width is a range query of one point, literals included; no step over a range is refused.
+#[tokio::test]
+async fn a_single_step_range_query_answers_a_matrix() {
+    let q = r#"count_over_time({app="a"}[30s])"#;
+    let v = run(q, &QueryParams::range(60 * S, 60 * S, 10 * S))
+        .await
+        .unwrap();
+    let Value::Matrix(m) = v else { panic!("{v:?}") };
+    let pts: Vec<(i64, f64)> = m[0].samples.iter().map(|s| (s.t, s.v)).collect();
+    assert_eq!(pts, vec![(60_000, 3.0)]);
+    assert!(matches!(
+        run(q, &QueryParams::instant(60 * S)).await.unwrap(),
+        Value::Vector(_)
+    ));
+    let v = run("1 + 1", &QueryParams::range(S, S, S)).await.unwrap();
+    let Value::Matrix(m) = v else { panic!("{v:?}") };
+    assert_eq!(m[0].samples.len(), 1);
+    let e = run(q, &QueryParams::range(0, 60 * S, 0)).await.unwrap_err();
+    assert!(matches!(e, Error::BadParameter(_)), "{e:?}");
+}
+
 #[tokio::test]
 async fn grouping_and_parsed_labels() {
     let v = instant(

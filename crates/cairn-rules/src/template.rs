@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cairn_model::{Labels, Querier, TenantId};
 use cairn_promql::{Engine, Value as PromValue};
-use cairn_template::{Func, Funcs, Template, Value};
+use cairn_template::{Arity, Func, Funcs, Template, Value};
 
 /// Prepended to every template, as Prometheus does, so that templates can use the variables.
 const PREAMBLE: &str = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}";
@@ -15,7 +15,11 @@ const PREAMBLE: &str = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabe
 /// Checks that `text` parses as a template (with every function Prometheus offers).
 pub(crate) fn check(name: &str, text: &str) -> Result<(), String> {
     let mut funcs = Funcs::prometheus();
-    funcs.insert("query", Arc::new(|_: &[Value]| Ok(Value::Nil)));
+    funcs.insert(
+        "query",
+        Arity::Exactly(1),
+        Arc::new(|_: &[Value]| Ok(Value::Nil)),
+    );
     Template::parse(name, &format!("{PREAMBLE}{text}"), &funcs)
         .map(|_| ())
         .map_err(|e| e.to_string())
@@ -77,7 +81,7 @@ pub(crate) fn funcs(env: Option<QueryEnv>) -> Funcs {
         }),
         None => Arc::new(|_: &[Value]| Err("query is not available here".to_string())),
     };
-    funcs.insert("query", f);
+    funcs.insert("query", Arity::Exactly(1), f);
     funcs
 }
 

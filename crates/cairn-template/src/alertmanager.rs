@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 
 use chrono::{SecondsFormat, Utc};
 
-use crate::builtins::{func, str_arg, want};
+use crate::builtins::{func, str_arg};
 use crate::fmt::{format_float, sprint_value, type_name};
-use crate::funcs::Funcs;
+use crate::funcs::{Arity, Funcs};
 use crate::prometheus::{humanize_duration, install_strings, to_float};
 use crate::timefmt::format_time;
 use crate::value::Value;
@@ -152,22 +152,18 @@ pub(crate) fn install(f: &mut Funcs) {
     install_strings(f);
     f.insert(
         "title",
-        func(|a| {
-            want("title", a, 1)?;
-            Ok(Value::String(cases_title(str_arg(&a[0])?)))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::String(cases_title(str_arg(&a[0])?)))),
     );
     f.insert(
         "trimSpace",
-        func(|a| {
-            want("trimSpace", a, 1)?;
-            Ok(Value::String(str_arg(&a[0])?.trim().to_owned()))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::String(str_arg(&a[0])?.trim().to_owned()))),
     );
     f.insert(
         "join",
+        Arity::Exactly(2),
         func(|a| {
-            want("join", a, 2)?;
             let sep = str_arg(&a[0])?;
             match &a[1] {
                 Value::List(l) => {
@@ -189,20 +185,17 @@ pub(crate) fn install(f: &mut Funcs) {
     );
     f.insert(
         "safeUrl",
-        func(|a| {
-            want("safeUrl", a, 1)?;
-            Ok(Value::String(str_arg(&a[0])?.to_owned()))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::String(str_arg(&a[0])?.to_owned()))),
     );
     f.insert(
         "urlUnescape",
-        func(|a| {
-            want("urlUnescape", a, 1)?;
-            query_unescape(str_arg(&a[0])?).map(Value::String)
-        }),
+        Arity::Exactly(1),
+        func(|a| query_unescape(str_arg(&a[0])?).map(Value::String)),
     );
     f.insert(
         "stringSlice",
+        Arity::AtLeast(0),
         func(|a| {
             let items = a
                 .iter()
@@ -212,8 +205,8 @@ pub(crate) fn install(f: &mut Funcs) {
     );
     f.insert(
         "date",
+        Arity::Exactly(2),
         func(|a| {
-            want("date", a, 2)?;
             Ok(Value::String(format_time(
                 &time_arg(&a[1])?,
                 str_arg(&a[0])?,
@@ -222,8 +215,8 @@ pub(crate) fn install(f: &mut Funcs) {
     );
     f.insert(
         "tz",
+        Arity::Exactly(2),
         func(|a| {
-            want("tz", a, 2)?;
             let t = time_arg(&a[1])?;
             match str_arg(&a[0])? {
                 "" | "UTC" | "Etc/UTC" => Ok(Value::Time(t)),
@@ -233,8 +226,8 @@ pub(crate) fn install(f: &mut Funcs) {
     );
     f.insert(
         "since",
+        Arity::Exactly(1),
         func(|a| {
-            want("since", a, 1)?;
             Ok(Value::Duration(
                 Utc::now().signed_duration_since(time_arg(&a[0])?),
             ))
@@ -242,15 +235,13 @@ pub(crate) fn install(f: &mut Funcs) {
     );
     f.insert(
         "humanizeDuration",
-        func(|a| {
-            want("humanizeDuration", a, 1)?;
-            Ok(Value::String(humanize_duration(to_float(&a[0])?)))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::String(humanize_duration(to_float(&a[0])?)))),
     );
     f.insert(
         "toJson",
+        Arity::Exactly(1),
         func(|a| {
-            want("toJson", a, 1)?;
             let mut out = String::new();
             to_json(&a[0], &mut out)?;
             Ok(Value::String(out))

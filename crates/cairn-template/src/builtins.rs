@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use crate::fmt::{sprint, sprint_value, sprintf, sprintln, type_name};
-use crate::funcs::{Func, Funcs};
+use crate::funcs::{Arity, Func, Funcs};
 use crate::value::Value;
 
 /// Wraps a closure as a [`Func`].
@@ -245,13 +245,14 @@ pub(crate) fn query_escape(s: &str) -> String {
     out
 }
 
-/// Installs Go's builtins into `f`; with `kv`, string maps print as Alertmanager's label
-/// sets do.
+/// Installs Go's builtins into `f`, with the arities of their Go signatures; with `kv`,
+/// string maps print as Alertmanager's label sets do.
 pub(crate) fn install(f: &mut Funcs, kv: bool) {
     // `and` and `or` are evaluated lazily by the executor; these eager versions only make
     // the names known to the parser and serve callers that invoke them directly.
     f.insert(
         "and",
+        Arity::AtLeast(1),
         func(|a| match a.iter().find(|v| !v.is_true()).or(a.last()) {
             Some(v) => Ok(v.clone()),
             None => Err("wrong number of args for and: want at least 1 got 0".into()),
@@ -259,6 +260,7 @@ pub(crate) fn install(f: &mut Funcs, kv: bool) {
     );
     f.insert(
         "or",
+        Arity::AtLeast(1),
         func(|a| match a.iter().find(|v| v.is_true()).or(a.last()) {
             Some(v) => Ok(v.clone()),
             None => Err("wrong number of args for or: want at least 1 got 0".into()),
@@ -266,29 +268,34 @@ pub(crate) fn install(f: &mut Funcs, kv: bool) {
     );
     f.insert(
         "not",
-        func(|a| {
-            want("not", a, 1)?;
-            Ok(Value::Bool(!a[0].is_true()))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::Bool(!a[0].is_true()))),
     );
     f.insert(
         "len",
-        func(|a| {
-            want("len", a, 1)?;
-            match &a[0] {
-                Value::String(s) => Ok(Value::Int(s.len() as i64)),
-                Value::List(l) => Ok(Value::Int(l.len() as i64)),
-                Value::Map(m) => Ok(Value::Int(m.len() as i64)),
-                other => Err(format!("len of type {}", type_name(other))),
-            }
+        Arity::Exactly(1),
+        func(|a| match &a[0] {
+            Value::String(s) => Ok(Value::Int(s.len() as i64)),
+            Value::List(l) => Ok(Value::Int(l.len() as i64)),
+            Value::Map(m) => Ok(Value::Int(m.len() as i64)),
+            other => Err(format!("len of type {}", type_name(other))),
         }),
     );
-    f.insert("index", func(index));
-    f.insert("slice", func(slice));
-    f.insert("print", func(move |a| Ok(Value::String(sprint(a, kv)))));
-    f.insert("println", func(move |a| Ok(Value::String(sprintln(a, kv)))));
+    f.insert("index", Arity::AtLeast(1), func(index));
+    f.insert("slice", Arity::AtLeast(1), func(slice));
+    f.insert(
+        "print",
+        Arity::AtLeast(0),
+        func(move |a| Ok(Value::String(sprint(a, kv)))),
+    );
+    f.insert(
+        "println",
+        Arity::AtLeast(0),
+        func(move |a| Ok(Value::String(sprintln(a, kv)))),
+    );
     f.insert(
         "printf",
+        Arity::AtLeast(1),
         func(move |a| match a.split_first() {
             Some((fmt, rest)) => Ok(Value::String(sprintf(str_arg(fmt)?, rest, kv))),
             None => Err("wrong number of args for printf: want at least 1 got 0".into()),
@@ -296,18 +303,23 @@ pub(crate) fn install(f: &mut Funcs, kv: bool) {
     );
     f.insert(
         "html",
+        Arity::AtLeast(0),
         func(move |a| Ok(Value::String(html_escape(&eval_args(a, kv))))),
     );
     f.insert(
         "js",
+        Arity::AtLeast(0),
         func(move |a| Ok(Value::String(js_escape(&eval_args(a, kv))))),
     );
     f.insert(
         "urlquery",
+        Arity::AtLeast(0),
         func(move |a| Ok(Value::String(query_escape(&eval_args(a, kv))))),
     );
+    // Go's `eq` takes one or more arguments; with one it fails inside the call.
     f.insert(
         "eq",
+        Arity::AtLeast(1),
         func(|a| {
             let Some((first, rest)) = a.split_first() else {
                 return Err("missing argument for comparison".into());
@@ -325,14 +337,11 @@ pub(crate) fn install(f: &mut Funcs, kv: bool) {
     );
     f.insert(
         "ne",
-        func(|a| {
-            want("ne", a, 2)?;
-            Ok(Value::Bool(!eq2(&a[0], &a[1])?))
-        }),
+        Arity::Exactly(2),
+        func(|a| Ok(Value::Bool(!eq2(&a[0], &a[1])?))),
     );
     let ordered = |name: &'static str, test: fn(Ordering) -> bool| {
         func(move |a: &[Value]| {
-            want(name, a, 2)?;
             let ord = cmp2(&a[0], &a[1])?;
             if is_nan_pair(&a[0], &a[1]) {
                 return Ok(Value::Bool(name == "ne"));
@@ -340,12 +349,29 @@ pub(crate) fn install(f: &mut Funcs, kv: bool) {
             Ok(Value::Bool(test(ord)))
         })
     };
-    f.insert("lt", ordered("lt", |o| o == Ordering::Less));
-    f.insert("le", ordered("le", |o| o != Ordering::Greater));
-    f.insert("gt", ordered("gt", |o| o == Ordering::Greater));
-    f.insert("ge", ordered("ge", |o| o != Ordering::Less));
+    f.insert(
+        "lt",
+        Arity::Exactly(2),
+        ordered("lt", |o| o == Ordering::Less),
+    );
+    f.insert(
+        "le",
+        Arity::Exactly(2),
+        ordered("le", |o| o != Ordering::Greater),
+    );
+    f.insert(
+        "gt",
+        Arity::Exactly(2),
+        ordered("gt", |o| o == Ordering::Greater),
+    );
+    f.insert(
+        "ge",
+        Arity::Exactly(2),
+        ordered("ge", |o| o != Ordering::Less),
+    );
     f.insert(
         "call",
+        Arity::AtLeast(1),
         func(|_| Err("call is not supported: values cannot hold functions".into())),
     );
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::fmt::{sprint_value, sprint_value_kv, type_name};
-use crate::funcs::Funcs;
+use crate::funcs::{Arity, Entry, Funcs};
 use crate::lex::line_col;
 use crate::methods::field;
 use crate::parse::{Arg, ArgKind, Command, Control, Node, Pipe, Tree};
@@ -521,16 +521,27 @@ impl<'a> Exec<'a> {
     fn call(&mut self, dot: &Value, name: &str, cmd: &Command, final_v: Option<Value>) -> R<Value> {
         self.step()?;
         let rest = &cmd.args[1..];
+        // Go checks the count against the signature before it evaluates any argument, and
+        // places that error (like an unknown name) at the function's name alone.
+        let ident = &cmd.args[0];
+        let check = |arity: Arity| arity.check(name, rest.len(), final_v.is_some());
+        // Names bound for this execution act as functions without parameters.
+        if let Some((_, v)) = self.scope.iter().find(|(n, _)| *n == name) {
+            check(Arity::Exactly(0)).map_err(|m| self.err(ident.pos, ident.end, m))?;
+            return Ok(v.clone());
+        }
+        // A copy of the reference, so that the entry it lends does not borrow `self`.
+        let funcs = self.funcs;
+        let Some(Entry { arity, f }) = funcs.get(name) else {
+            return Err(self.err(
+                ident.pos,
+                ident.end,
+                format!("{name:?} is not a defined function"),
+            ));
+        };
+        check(*arity).map_err(|m| self.err(ident.pos, ident.end, m))?;
         if name == "and" || name == "or" {
             // Go evaluates and/or lazily: arguments after the deciding one are not evaluated.
-            let n = rest.len() + usize::from(final_v.is_some());
-            if n == 0 {
-                return Err(self.err(
-                    cmd.pos,
-                    cmd.end,
-                    format!("wrong number of args for {name}: want at least 1 got 0"),
-                ));
-            }
             let mut last = Value::Nil;
             for a in rest {
                 last = self.arg(dot, a)?;
@@ -558,23 +569,6 @@ impl<'a> Exec<'a> {
                 .call_template(cmd.pos, tname, data, true)
                 .map(Value::String);
         }
-        if let Some((_, v)) = self.scope.iter().find(|(n, _)| *n == name) {
-            if !args.is_empty() {
-                return Err(self.err(
-                    cmd.pos,
-                    cmd.end,
-                    format!("wrong number of args for {name}: want 0 got {}", args.len()),
-                ));
-            }
-            return Ok(v.clone());
-        }
-        let Some(f) = self.funcs.get(name) else {
-            return Err(self.err(
-                cmd.pos,
-                cmd.end,
-                format!("{name:?} is not a defined function"),
-            ));
-        };
         let v = f(&args)
             .map_err(|m| self.err(cmd.pos, cmd.end, format!("error calling {name}: {m}")))?;
         if let Value::String(s) = &v

@@ -8,14 +8,49 @@ use chrono::{DateTime, Utc};
 use crate::value::Value;
 
 /// A function callable from templates: receives the evaluated arguments (the piped value last,
-/// as Go does), returns a value or an error message.
+/// as Go does), returns a value or an error message. It is only called with a number of
+/// arguments its [`Arity`] accepts.
 pub type Func = Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>;
+
+/// How many arguments a function takes: what Go reads from the function's signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arity {
+    /// Exactly this many (a Go function without `...`).
+    Exactly(usize),
+    /// At least this many (a variadic Go function with this many fixed parameters).
+    AtLeast(usize),
+}
+
+impl Arity {
+    /// Go's check before a call (`text/template` `evalCall`): `explicit` arguments written
+    /// after the name, plus the piped value when there is one. Go counts the piped value in
+    /// the error of a fixed arity but not in that of a variadic one; so do we.
+    pub(crate) fn check(self, name: &str, explicit: usize, piped: bool) -> Result<(), String> {
+        let given = explicit + usize::from(piped);
+        match self {
+            Arity::Exactly(n) if given != n => Err(format!(
+                "wrong number of args for {name}: want {n} got {given}"
+            )),
+            Arity::AtLeast(n) if given < n => Err(format!(
+                "wrong number of args for {name}: want at least {n} got {explicit}"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One function of a table.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub(crate) arity: Arity,
+    pub(crate) f: Func,
+}
 
 /// A set of named functions; a template may only call the functions of the set it was parsed
 /// with (an unknown function is a parse error, as in Go).
 #[derive(Clone, Default)]
 pub struct Funcs {
-    pub(crate) map: BTreeMap<String, Func>,
+    pub(crate) map: BTreeMap<String, Entry>,
     /// Whether string maps print as Alertmanager's `KV.String()` rather than Go's `map[..]`.
     pub(crate) kv_maps: bool,
 }
@@ -95,9 +130,10 @@ impl Funcs {
         f
     }
 
-    /// Adds or replaces the function `name`.
-    pub fn insert(&mut self, name: &str, f: Func) {
-        self.map.insert(name.to_owned(), f);
+    /// Adds or replaces the function `name`; a call with a number of arguments `arity` does
+    /// not accept fails before its arguments are evaluated, as in Go.
+    pub fn insert(&mut self, name: &str, arity: Arity, f: Func) {
+        self.map.insert(name.to_owned(), Entry { arity, f });
     }
 
     /// Whether `name` is callable.
@@ -110,7 +146,7 @@ impl Funcs {
         self.map.keys().map(String::as_str)
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&Func> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Entry> {
         self.map.get(name)
     }
 }

@@ -8,7 +8,8 @@
 //! `<no value>` elsewhere); templates come from configuration and may be hostile, so parsing
 //! is bounded in nesting depth and execution in steps, nesting, call depth and output size
 //! ([`Limits`], sized so an execution fits in half of a 2 MiB thread stack), and no input
-//! panics. Deliberate differences from Go: `eq`/`lt`... compare ints with floats
+//! panics. Every function declares the [`Arity`] of its Go signature, and a call with another
+//! number of arguments fails before they are evaluated, as Go's does. Deliberate differences from Go: `eq`/`lt`... compare ints with floats
 //! numerically (Go refuses), missing fields are never errors, `call` is refused.
 //!
 //! Go methods on data are replaced by built-in methods on values: on a map `SortedPairs`,
@@ -53,7 +54,7 @@ mod value;
 
 pub use error::{Error, Result};
 pub use exec::Limits;
-pub use funcs::{Func, Funcs};
+pub use funcs::{Arity, Func, Funcs};
 pub use loki::{LINE_FUNC, TIMESTAMP_FUNC};
 pub use prometheus::ALERT_PREAMBLE as PROMETHEUS_ALERT_PREAMBLE;
 pub use template::Template;

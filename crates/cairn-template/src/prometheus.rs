@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::builtins::{func, query_escape, str_arg, want};
+use crate::builtins::{func, query_escape, str_arg};
 use crate::fmt::{format_float, quote, sprint_value, type_name};
-use crate::funcs::Funcs;
+use crate::funcs::{Arity, Funcs};
 use crate::methods::duration_secs;
 use crate::value::Value;
 
@@ -278,11 +278,8 @@ fn label_of(v: &Value, name: &str) -> Value {
         .unwrap_or_else(|| Value::String(String::new()))
 }
 
-fn one_float(name: &'static str, f: fn(f64) -> String) -> crate::funcs::Func {
-    func(move |a: &[Value]| {
-        want(name, a, 1)?;
-        Ok(Value::String(f(to_float(&a[0])?)))
-    })
+fn one_float(f: fn(f64) -> String) -> crate::funcs::Func {
+    func(move |a: &[Value]| Ok(Value::String(f(to_float(&a[0])?))))
 }
 
 /// The URL parts `externalURL` and `pathPrefix` return.
@@ -301,61 +298,65 @@ pub(crate) fn url_path(url: &str) -> &str {
 pub(crate) fn install_context(f: &mut Funcs, external_url: &str, now: DateTime<Utc>) {
     let url = external_url.to_owned();
     let path = url_path(external_url).to_owned();
-    f.insert("externalURL", func(move |_| Ok(Value::String(url.clone()))));
-    f.insert("pathPrefix", func(move |_| Ok(Value::String(path.clone()))));
+    f.insert(
+        "externalURL",
+        Arity::Exactly(0),
+        func(move |_| Ok(Value::String(url.clone()))),
+    );
+    f.insert(
+        "pathPrefix",
+        Arity::Exactly(0),
+        func(move |_| Ok(Value::String(path.clone()))),
+    );
     let secs = now.timestamp_millis() as f64 / 1000.0;
-    f.insert("now", func(move |_| Ok(Value::Float(secs))));
+    f.insert(
+        "now",
+        Arity::Exactly(0),
+        func(move |_| Ok(Value::Float(secs))),
+    );
 }
 
 /// Installs Prometheus' functions.
 pub(crate) fn install(f: &mut Funcs) {
     f.insert(
         "first",
-        func(|a| {
-            want("first", a, 1)?;
-            match &a[0] {
-                Value::List(l) => l
-                    .first()
-                    .cloned()
-                    .ok_or_else(|| "first() called on vector with no elements".to_owned()),
-                other => Err(format!(
-                    "wrong type for value; expected template.queryResult; got {}",
-                    type_name(other)
-                )),
-            }
+        Arity::Exactly(1),
+        func(|a| match &a[0] {
+            Value::List(l) => l
+                .first()
+                .cloned()
+                .ok_or_else(|| "first() called on vector with no elements".to_owned()),
+            other => Err(format!(
+                "wrong type for value; expected template.queryResult; got {}",
+                type_name(other)
+            )),
         }),
     );
     f.insert(
         "label",
-        func(|a| {
-            want("label", a, 2)?;
-            Ok(label_of(&a[1], str_arg(&a[0])?))
-        }),
+        Arity::Exactly(2),
+        func(|a| Ok(label_of(&a[1], str_arg(&a[0])?))),
     );
     f.insert(
         "value",
-        func(|a| {
-            want("value", a, 1)?;
-            match &a[0] {
-                Value::Map(m) => Ok(m.get("Value").cloned().unwrap_or(Value::Float(0.0))),
-                other => Err(format!(
-                    "wrong type for value; expected *template.sample; got {}",
-                    type_name(other)
-                )),
-            }
+        Arity::Exactly(1),
+        func(|a| match &a[0] {
+            Value::Map(m) => Ok(m.get("Value").cloned().unwrap_or(Value::Float(0.0))),
+            other => Err(format!(
+                "wrong type for value; expected *template.sample; got {}",
+                type_name(other)
+            )),
         }),
     );
     f.insert(
         "strvalue",
-        func(|a| {
-            want("strvalue", a, 1)?;
-            Ok(label_of(&a[0], "__value__"))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(label_of(&a[0], "__value__"))),
     );
     f.insert(
         "sortByLabel",
+        Arity::Exactly(2),
         func(|a| {
-            want("sortByLabel", a, 2)?;
             let label = str_arg(&a[0])?;
             let Value::List(l) = &a[1] else {
                 return Err(format!(
@@ -373,6 +374,7 @@ pub(crate) fn install(f: &mut Funcs) {
     );
     f.insert(
         "args",
+        Arity::AtLeast(0),
         func(|a| {
             Ok(a.iter()
                 .enumerate()
@@ -384,25 +386,25 @@ pub(crate) fn install(f: &mut Funcs) {
     // that query still parse (for config checks) and fail only when executed.
     f.insert(
         "query",
+        Arity::Exactly(1),
         func(|_| Err("no query engine is available to templates here".into())),
     );
     // Executed by the engine (it needs the template set); listed so templates parse.
     f.insert(
         "tmpl",
+        Arity::Exactly(2),
         func(|_| Err("tmpl is executed by the template engine".into())),
     );
     install_strings(f);
     f.insert(
         "title",
-        func(|a| {
-            want("title", a, 1)?;
-            Ok(Value::String(go_title(str_arg(&a[0])?)))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::String(go_title(str_arg(&a[0])?)))),
     );
     f.insert(
         "stripPort",
+        Arity::Exactly(1),
         func(|a| {
-            want("stripPort", a, 1)?;
             let s = str_arg(&a[0])?;
             Ok(Value::String(
                 split_host_port(s).map_or(s, |(h, _)| h).to_owned(),
@@ -411,42 +413,38 @@ pub(crate) fn install(f: &mut Funcs) {
     );
     f.insert(
         "stripDomain",
-        func(|a| {
-            want("stripDomain", a, 1)?;
-            Ok(Value::String(strip_domain(str_arg(&a[0])?)))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::String(strip_domain(str_arg(&a[0])?)))),
     );
-    f.insert("humanize", one_float("humanize", humanize));
-    f.insert("humanize1024", one_float("humanize1024", humanize1024));
+    f.insert("humanize", Arity::Exactly(1), one_float(humanize));
+    f.insert("humanize1024", Arity::Exactly(1), one_float(humanize1024));
     f.insert(
         "humanizeDuration",
-        one_float("humanizeDuration", humanize_duration),
+        Arity::Exactly(1),
+        one_float(humanize_duration),
     );
     f.insert(
         "humanizePercentage",
-        one_float("humanizePercentage", |v| format!("{}%", g4(v * 100.0))),
+        Arity::Exactly(1),
+        one_float(|v| format!("{}%", g4(v * 100.0))),
     );
     f.insert(
         "humanizeTimestamp",
-        func(|a| {
-            want("humanizeTimestamp", a, 1)?;
-            humanize_timestamp(&a[0]).map(Value::String)
-        }),
+        Arity::Exactly(1),
+        func(|a| humanize_timestamp(&a[0]).map(Value::String)),
     );
     f.insert(
         "toTime",
-        func(|a| {
-            want("toTime", a, 1)?;
-            match &a[0] {
-                Value::Time(t) => Ok(Value::Time(*t)),
-                other => float_to_time(to_float(other)?).map(Value::Time),
-            }
+        Arity::Exactly(1),
+        func(|a| match &a[0] {
+            Value::Time(t) => Ok(Value::Time(*t)),
+            other => float_to_time(to_float(other)?).map(Value::Time),
         }),
     );
     f.insert(
         "toDuration",
+        Arity::Exactly(1),
         func(|a| {
-            want("toDuration", a, 1)?;
             let secs = to_float(&a[0])?;
             let ns = secs * 1e9;
             if !(ns <= i64::MAX as f64 && ns >= i64::MIN as f64) || ns.is_nan() {
@@ -460,22 +458,18 @@ pub(crate) fn install(f: &mut Funcs) {
     );
     f.insert(
         "parseDuration",
-        func(|a| {
-            want("parseDuration", a, 1)?;
-            parse_prom_duration(str_arg(&a[0])?).map(Value::Float)
-        }),
+        Arity::Exactly(1),
+        func(|a| parse_prom_duration(str_arg(&a[0])?).map(Value::Float)),
     );
     f.insert(
         "urlQueryEscape",
-        func(|a| {
-            want("urlQueryEscape", a, 1)?;
-            Ok(Value::String(query_escape(str_arg(&a[0])?)))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::String(query_escape(str_arg(&a[0])?)))),
     );
     f.insert(
         "graphLink",
+        Arity::Exactly(1),
         func(|a| {
-            want("graphLink", a, 1)?;
             Ok(Value::String(format!(
                 "/graph?g0.expr={}&g0.tab=0",
                 query_escape(str_arg(&a[0])?)
@@ -484,8 +478,8 @@ pub(crate) fn install(f: &mut Funcs) {
     );
     f.insert(
         "tableLink",
+        Arity::Exactly(1),
         func(|a| {
-            want("tableLink", a, 1)?;
             Ok(Value::String(format!(
                 "/graph?g0.expr={}&g0.tab=1",
                 query_escape(str_arg(&a[0])?)
@@ -499,22 +493,18 @@ pub(crate) fn install(f: &mut Funcs) {
 pub(crate) fn install_strings(f: &mut Funcs) {
     f.insert(
         "toUpper",
-        func(|a| {
-            want("toUpper", a, 1)?;
-            Ok(Value::String(str_arg(&a[0])?.to_uppercase()))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::String(str_arg(&a[0])?.to_uppercase()))),
     );
     f.insert(
         "toLower",
-        func(|a| {
-            want("toLower", a, 1)?;
-            Ok(Value::String(str_arg(&a[0])?.to_lowercase()))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::String(str_arg(&a[0])?.to_lowercase()))),
     );
     f.insert(
         "match",
+        Arity::Exactly(2),
         func(|a| {
-            want("match", a, 2)?;
             Ok(Value::Bool(
                 regex(str_arg(&a[0])?)?.is_match(str_arg(&a[1])?),
             ))
@@ -522,8 +512,8 @@ pub(crate) fn install_strings(f: &mut Funcs) {
     );
     f.insert(
         "reReplaceAll",
+        Arity::Exactly(3),
         func(|a| {
-            want("reReplaceAll", a, 3)?;
             let re = regex(str_arg(&a[0])?)?;
             Ok(Value::String(
                 re.replace_all(str_arg(&a[2])?, str_arg(&a[1])?)
@@ -533,10 +523,8 @@ pub(crate) fn install_strings(f: &mut Funcs) {
     );
     f.insert(
         "safeHtml",
-        func(|a| {
-            want("safeHtml", a, 1)?;
-            Ok(Value::String(str_arg(&a[0])?.to_owned()))
-        }),
+        Arity::Exactly(1),
+        func(|a| Ok(Value::String(str_arg(&a[0])?.to_owned()))),
     );
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cairn_template::{Error, Funcs, Template, Value};
+use cairn_template::{Arity, Error, Funcs, Template, Value};
 use chrono::{DateTime, TimeDelta, Utc};
 
 fn data() -> Value {
@@ -41,9 +41,14 @@ fn data() -> Value {
 
 fn funcs() -> Funcs {
     let mut f = Funcs::builtins();
-    f.insert("fail", Arc::new(|_: &[Value]| Err("boom".to_owned())));
+    f.insert(
+        "fail",
+        Arity::AtLeast(0),
+        Arc::new(|_: &[Value]| Err("boom".to_owned())),
+    );
     f.insert(
         "count",
+        Arity::AtLeast(0),
         Arc::new(|a: &[Value]| Ok(Value::Int(a.len() as i64))),
     );
     f

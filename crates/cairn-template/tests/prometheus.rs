@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cairn_template::{Funcs, Template, Value};
+use cairn_template::{Arity, Funcs, Template, Value};
 use chrono::DateTime;
 
 fn sample(labels: &[(&str, &str)], value: f64) -> Value {
@@ -22,6 +22,7 @@ fn funcs(result: Vec<Value>) -> Funcs {
     let mut f = Funcs::prometheus();
     f.insert(
         "query",
+        Arity::Exactly(1),
         Arc::new(move |_: &[Value]| Ok(Value::List(result.clone()))),
     );
     let ts = DateTime::from_timestamp(1_700_000_000, 0).expect("valid");
@@ -406,6 +407,7 @@ fn one_parse_serves_evaluations_with_different_queries() {
         let mut f = Funcs::prometheus();
         f.insert(
             "query",
+            Arity::Exactly(1),
             Arc::new(move |_: &[Value]| Ok(Value::List(vec![Value::sample([("job", "x")], v)]))),
         );
         f.set_prometheus_context("", DateTime::from_timestamp(secs, 0).expect("valid"));
