@@ -589,6 +589,80 @@ fn fluent_bit_loki_output_payloads() {
     );
 }
 
+/// An entry of a protobuf push: nanoseconds, line, structured metadata.
+type ProtoEntry = (i64, String, Vec<(&'static str, &'static str)>);
+
+#[test]
+fn loki_protobuf_snappy_push_as_promtail_sends_it() {
+    let server = TestServer::start();
+    let start = now_ns() - HOUR_NS;
+    let ts0 = now_ns() - 20_000_000_000;
+    // Repetitive lines, as real logs are: the snappy block is much smaller than the request.
+    let line = |i: i64| {
+        format!("level=info msg=\"request served\" path=/api/v1/items/{i} status=200 duration=12ms")
+    };
+    let a: Vec<ProtoEntry> = (0..200)
+        .map(|i| {
+            (
+                ts0 + i * 1000,
+                line(i),
+                vec![("trace_id", "0af7651916cd43dd8448eb211c80319c")],
+            )
+        })
+        .collect();
+    let b: Vec<ProtoEntry> = (0..50).map(|i| (ts0 + i * 7, line(i), vec![])).collect();
+    let body = support::logs::loki_push_proto(&[
+        (r#"{job="promtail", host="h1"}"#, a.clone()),
+        (
+            r#"{job="promtail", host="h2", service_name="api"}"#,
+            b.clone(),
+        ),
+    ]);
+    let r = http::post(
+        &format!("{}/loki/api/v1/push", server.url()),
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("User-Agent", "promtail/3.0.0"),
+        ],
+        &body,
+    )
+    .expect("push");
+    assert_eq!(r.status, 204, "{}", r.text());
+    let mut want: Vec<Entry> = a
+        .iter()
+        .map(|(ts, l, md)| {
+            let mut md: Pairs = md
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            md.insert("detected_level".into(), "info".into());
+            Entry {
+                stream: with_service_name(pairs(&[("job", "promtail"), ("host", "h1")])),
+                ts: *ts,
+                line: l.clone(),
+                metadata: md,
+            }
+        })
+        .collect();
+    want.extend(b.iter().map(|(ts, l, _)| Entry {
+        stream: pairs(&[("job", "promtail"), ("host", "h2"), ("service_name", "api")]),
+        ts: *ts,
+        line: l.clone(),
+        metadata: pairs(&[("detected_level", "info")]),
+    }));
+    assert_same_entries(
+        "protobuf push",
+        query_entries(
+            server.url(),
+            None,
+            r#"{job="promtail"}"#,
+            start,
+            now_ns() + HOUR_NS,
+        ),
+        want,
+    );
+}
+
 /// What a malformed request is, where it goes, its headers and body.
 type BadRequest = (
     &'static str,

@@ -259,3 +259,52 @@ pub(crate) fn normalized_level(v: &str) -> String {
     }
     .to_string()
 }
+
+/// One stream of a `logproto.PushRequest`: labels in selector syntax, entries as
+/// (nanoseconds, line, structured metadata).
+pub(crate) type ProtoStream<'a> = (&'a str, Vec<(i64, String, Vec<(&'a str, &'a str)>)>);
+
+/// A Loki push request as Promtail and Alloy send it: `logproto.PushRequest` (pkg/push/
+/// push.proto: streams = 1; StreamAdapter labels = 1, entries = 2; EntryAdapter timestamp =
+/// 1 (google.protobuf.Timestamp), line = 2, structuredMetadata = 3 {name = 1, value = 2}) in a
+/// raw snappy block.
+pub(crate) fn loki_push_proto(streams: &[ProtoStream<'_>]) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    fn field(out: &mut Vec<u8>, num: u64, bytes: &[u8]) {
+        varint(out, num << 3 | 2);
+        varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+    let mut req = Vec::new();
+    for (labels, entries) in streams {
+        let mut s = Vec::new();
+        field(&mut s, 1, labels.as_bytes());
+        for (ts, line, md) in entries {
+            let mut t = Vec::new();
+            varint(&mut t, 1 << 3);
+            varint(&mut t, ts.div_euclid(1_000_000_000) as u64);
+            varint(&mut t, 2 << 3);
+            varint(&mut t, ts.rem_euclid(1_000_000_000) as u64);
+            let mut e = Vec::new();
+            field(&mut e, 1, &t);
+            field(&mut e, 2, line.as_bytes());
+            for (n, v) in md {
+                let mut p = Vec::new();
+                field(&mut p, 1, n.as_bytes());
+                field(&mut p, 2, v.as_bytes());
+                field(&mut e, 3, &p);
+            }
+            field(&mut s, 2, &e);
+        }
+        field(&mut req, 1, &s);
+    }
+    snap::raw::Encoder::new()
+        .compress_vec(&req)
+        .expect("test requests are far below snappy's block limit")
+}
