@@ -401,6 +401,48 @@ fn opentelemetry_sdk_grpc_and_http_exporters() {
     assert_same_entries("OTLP exporters", got, want);
 }
 
+#[test]
+fn opentelemetry_sdk_exporters_with_tenants() {
+    let server = TestServer::builder()
+        .config("multitenancy:\n  enabled: true\n")
+        .start();
+    let start = now_ns() - HOUR_NS;
+    let a = run_client(
+        "otlp_logs.py",
+        &["grpc", server.otlp_grpc_addr(), "4", "team-a"],
+    );
+    let b = run_client(
+        "otlp_logs.py",
+        &[
+            "http",
+            &format!("{}/v1/logs", server.otlp_http_url()),
+            "3",
+            "team-b",
+        ],
+    );
+    // Without a tenant the export fails, and the exporter says so.
+    let none = run_client_raw(
+        "otlp_logs.py",
+        &["http", &format!("{}/v1/logs", server.otlp_http_url()), "1"],
+    );
+    assert!(
+        !none.status.success(),
+        "an export without a tenant was accepted"
+    );
+    let q = r#"{service_name="otel-demo"}"#;
+    let end = now_ns() + HOUR_NS;
+    assert_same_entries(
+        "team-a",
+        query_entries(server.url(), Some("team-a"), q, start, end),
+        otlp_entries(&a),
+    );
+    assert_same_entries(
+        "team-b",
+        query_entries(server.url(), Some("team-b"), q, start, end),
+        otlp_entries(&b),
+    );
+}
+
 /// Records as a Fluent Bit tail input would hold them, with microsecond times (what
 /// `json_date_format double` and `iso8601` can carry).
 fn fluent_bit_records(app: &str, n: i64) -> Vec<Record> {

@@ -32,7 +32,8 @@ from opentelemetry.sdk.trace import TracerProvider
 def main() -> int:
     kind, endpoint, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     tenant = sys.argv[4] if len(sys.argv) > 4 else None
-    headers = {"X-Scope-OrgID": tenant} if tenant else None
+    # gRPC metadata keys must be lowercase; HTTP headers are case-insensitive anyway.
+    headers = {"x-scope-orgid": tenant} if tenant else None
     if kind == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
