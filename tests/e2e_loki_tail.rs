@@ -158,6 +158,13 @@ fn live_tail_sends_history_then_new_pushes_and_pings() {
         Err(e) => panic!("delay_for=6: {e}"),
         Ok(_) => panic!("delay_for=6 was accepted"),
     }
+    // So is a plain GET: Loki parses the request before it looks for a handshake.
+    let r = http::get(&format!("{url}/loki/api/v1/tail?query={query}&delay_for=6"))
+        .expect("GET /loki/api/v1/tail");
+    assert_eq!(
+        (r.status, r.text().trim()),
+        (400, "delay_for can't be greater than 5")
+    );
 }
 
 #[test]
