@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command, locally and in CI: installs what the end-to-end tests need when it is
-# missing (Debian's prometheus and prometheus-alertmanager, PyPI's moto[server] and
-# pyarrow, npm's @grafana/lezer-logql), then checks formatting and lints, runs every unit,
+# missing (Debian's prometheus and prometheus-alertmanager, PyPI's moto[server], pyarrow and
+# the log clients, npm's @grafana/lezer-logql), then checks formatting and lints, runs every unit,
 # integration and end-to-end test, and builds the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -44,6 +44,17 @@ if ! python3 -c 'import pyarrow.parquet' >/dev/null 2>&1; then
   echo "installing pyarrow"
   pip_install pyarrow
 fi
+# The real log clients of tests/e2e_logs_clients.rs (scripts in tests/clients/).
+log_clients=(fluent-logger==0.11.1 python-logging-loki==0.3.1 opentelemetry-sdk==1.45.2
+  opentelemetry-exporter-otlp-proto-grpc==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2)
+log_client_imports='import fluent.sender, logging_loki, opentelemetry.sdk._logs
+import opentelemetry.exporter.otlp.proto.grpc._log_exporter
+import opentelemetry.exporter.otlp.proto.http._log_exporter'
+if ! python3 -c "$log_client_imports" >/dev/null 2>&1; then
+  echo "installing ${log_clients[*]}"
+  pip_install "${log_clients[@]}"
+  python3 -c "$log_client_imports"
+fi
 # cairn-logql's parse-acceptance test runs Grafana's LogQL editor grammar under Node.js.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "installing the Debian packages nodejs and npm"
@@ -63,6 +74,8 @@ fi
 prometheus --version 2>&1 | sed -n 1p
 amtool --version 2>&1 | sed -n 1p
 echo "moto $(python3 -c 'import moto; print(moto.__version__)'), pyarrow $(python3 -c 'import pyarrow; print(pyarrow.__version__)')"
+python3 -m pip list --disable-pip-version-check 2>/dev/null |
+  grep -iE '^(fluent-logger|python-logging-loki|opentelemetry-(sdk|exporter-otlp-proto-(grpc|http))) ' || true
 echo "node $(node --version), @grafana/lezer-logql $(lezer_version "$lezer_dir/node_modules/@grafana/lezer-logql/package.json")"
 
 section "promtool check config config/prometheus.yml"

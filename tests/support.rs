@@ -6,7 +6,9 @@
 #![allow(dead_code)]
 
 pub(crate) mod diff_target;
+pub(crate) mod fluentbit;
 pub(crate) mod http;
+pub(crate) mod logs;
 pub(crate) mod peers;
 pub(crate) mod promql_diff;
 pub(crate) mod promql_gen;

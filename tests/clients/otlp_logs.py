@@ -5,19 +5,25 @@ Usage: otlp_logs.py grpc|http ENDPOINT COUNT [TENANT]
 
 ENDPOINT is `HOST:PORT` for grpc and the full `http://HOST:PORT/v1/logs` URL for http. The
 logger provider's resource is {service.name: "otel-demo", service.namespace: "shop",
-deployment.environment: "e2e", host.name: "box-1"}; record i is emitted through the SDK's
-logging handler with body "otlp record <i>", severity ERROR for every fourth one and INFO
-otherwise, attributes {"seq": i, "user.id": "u<i>"}, inside a span whose trace and span ids
-are printed. Prints one JSON object per record: {"seq": i, "trace_id": hex, "span_id": hex}.
-With TENANT, every export carries `X-Scope-OrgID: TENANT`. Exits non-zero when an export fails.
+deployment.environment: "e2e", host.name: "box-1"}; records come from the SDK logger with
+instrumentation scope "e2e-scope" version "1.2.3". Record i has body "otlp record <i> via
+<kind>", severity ERROR (17) for every fourth one and INFO (9) otherwise, attributes
+{"seq": i, "user.id": "u<i>"}, the time the script chose and an observed time one
+millisecond later, and is emitted inside a span of a sampled trace.
+
+Prints the resource's attributes as the SDK completed them ({"resource": {...}}), then one
+JSON object per record: {"seq", "ts", "observed", "trace_id", "span_id",
+"trace_flags", "severity_text", "severity_number", "body"} (ids in lowercase hex). With TENANT,
+every export carries `X-Scope-OrgID: TENANT`. Exits non-zero when an export fails.
 """
 
 import json
-import logging
 import sys
+import time
 
 from opentelemetry import trace
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -26,7 +32,8 @@ from opentelemetry.sdk.trace import TracerProvider
 def main() -> int:
     kind, endpoint, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     tenant = sys.argv[4] if len(sys.argv) > 4 else None
-    headers = {"X-Scope-OrgID": tenant} if tenant else None
+    # gRPC metadata keys must be lowercase; HTTP headers are case-insensitive anyway.
+    headers = {"x-scope-orgid": tenant} if tenant else None
     if kind == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
@@ -55,22 +62,44 @@ def main() -> int:
             "host.name": "box-1",
         }
     )
+    print(json.dumps({"resource": {k: str(v) for k, v in resource.attributes.items()}}))
     provider = LoggerProvider(resource=resource)
     provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    logger = provider.get_logger("e2e-scope", "1.2.3")
     tracer = TracerProvider(resource=resource).get_tracer("e2e")
-    log = logging.getLogger("otlp-e2e")
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    log.addHandler(LoggingHandler(level=logging.INFO, logger_provider=provider))
+    base = time.time_ns() - 10_000_000_000
     for i in range(count):
         with tracer.start_as_current_span(f"op {i}") as span:
             ctx = span.get_span_context()
-            extra = {"seq": i, "user.id": f"u{i}"}
-            if i % 4 == 0:
-                log.error("otlp record %d", i, extra=extra)
-            else:
-                log.info("otlp record %d", i, extra=extra)
-            print(json.dumps({"seq": i, "trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}))
+            ts = base + i * 1_000_003
+            error = i % 4 == 0
+            severity = SeverityNumber.ERROR if error else SeverityNumber.INFO
+            text = "ERROR" if error else "INFO"
+            body = f"otlp record {i} via {kind}"
+            logger.emit(
+                timestamp=ts,
+                observed_timestamp=ts + 1_000_000,
+                context=trace.set_span_in_context(span),
+                severity_number=severity,
+                severity_text=text,
+                body=body,
+                attributes={"seq": i, "user.id": f"u{i}"},
+            )
+            print(
+                json.dumps(
+                    {
+                        "seq": i,
+                        "ts": ts,
+                        "observed": ts + 1_000_000,
+                        "trace_id": f"{ctx.trace_id:032x}",
+                        "span_id": f"{ctx.span_id:016x}",
+                        "trace_flags": int(ctx.trace_flags),
+                        "severity_text": text,
+                        "severity_number": severity.value,
+                        "body": body,
+                    }
+                )
+            )
     provider.shutdown()
     if failures:
         print(f"{len(failures)} exports failed", file=sys.stderr)

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -51,7 +52,7 @@ struct TailRequest {
 /// `GET /loki/api/v1/tail`.
 pub(crate) async fn tail(
     State(state): State<Arc<AppState>>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     headers: HeaderMap,
     req: LokiRequest,
 ) -> Result<Response, ApiError> {
@@ -85,6 +86,12 @@ pub(crate) async fn tail(
         limit,
         delay: Duration::from_secs(delay.max(0) as u64),
         categorize: wants_categories(&headers),
+    };
+    // Loki reads the request before upgrading: bad parameters are answered 400 whether or not
+    // the request is a WebSocket handshake, and only a good request needs to be one.
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return Ok(rejection.into_response()),
     };
     let store = req.store;
     Ok(ws
