@@ -69,8 +69,11 @@ async fn handle(
 ) -> Result<PushAnswer, ApiError> {
     let p = log_body::read(state, headers, body, Style::Text).await?;
     let content_type = header_str(headers, header::CONTENT_TYPE.as_str()).map(str::to_string);
+    // The snappy block of a protobuf push decompresses to more than the body: the cap is
+    // the configured decoded size, not the body's length.
+    let max_decoded = state.config.limits_for(&p.tenant).max_decoded_size;
     let limits = LogDecodeLimits {
-        max_decoded_bytes: p.body.len().max(1),
+        max_decoded_bytes: usize::try_from(max_decoded).unwrap_or(usize::MAX).max(1),
         ..LogDecodeLimits::default()
     };
     let body = p.body;
