@@ -2,6 +2,10 @@
 //! stream's rows in a block, over the tokens of its lines, so that `|= "needle"` skips the
 //! runs that cannot hold the needle without decompressing them.
 //!
+//! Layout of a filter: a power of two of 256-bit blocks (eight little-endian u32 words); a
+//! key (an xxh3 hash) sets one bit in each word of block `(hash >> 32) mod blocks`, chosen by
+//! the low 32 bits times Parquet's eight salts.
+//!
 //! Tokens are the maximal runs of ASCII letters and digits and of non-ASCII bytes; the
 //! filter holds, for every token, the token itself and, when it has at least
 //! [`AFFIX`] bytes, its first and last [`AFFIX`] bytes as separate keys. A needle can only
@@ -90,29 +94,62 @@ pub(crate) fn needle_keys(needle: &str) -> Vec<u64> {
     out
 }
 
-/// Builds a filter over `keys` (repeats allowed; sorted and deduplicated here) with about
-/// `bits_per_key` bits for each distinct key; empty when `bits_per_key` is 0.
-pub(crate) fn build(keys: &mut Vec<u64>, bits_per_key: u32) -> Vec<u8> {
-    if bits_per_key == 0 || keys.is_empty() {
-        return Vec::new();
-    }
-    keys.sort_unstable();
-    keys.dedup();
-    let bits = keys.len() as u64 * u64::from(bits_per_key);
-    let blocks = bits.div_ceil(256).max(1) as usize;
-    let mut words = vec![0u32; blocks * 8];
-    for &h in keys.iter() {
-        let b = block_of(h, blocks);
-        let mask = mask(h as u32);
-        for (w, m) in words[b * 8..b * 8 + 8].iter_mut().zip(mask) {
-            *w |= m;
+/// Builds filters without sorting keys: a filter sized for every key given (repeats
+/// included) takes them all, counting those that set a new bit (the distinct keys, nearly
+/// exactly at that low fill), and is then folded in halves (block `i` ORed into block
+/// `i - n/2`, which the power-of-two block count and the `hash mod blocks` placement allow)
+/// down to the size the distinct keys need.
+#[derive(Debug, Default)]
+pub(crate) struct FilterBuilder {
+    words: Vec<u32>,
+}
+
+impl FilterBuilder {
+    /// A filter of `keys` with `bits_per_key / 2` to `bits_per_key` bits for each distinct
+    /// one; empty when `bits_per_key` is 0 or there is no key.
+    pub(crate) fn build(&mut self, keys: &[u64], bits_per_key: u32) -> Vec<u8> {
+        if bits_per_key == 0 || keys.is_empty() {
+            return Vec::new();
         }
+        let blocks_for = |n: usize| {
+            (n as u64 * u64::from(bits_per_key))
+                .div_ceil(256)
+                .max(1)
+                .next_power_of_two() as usize
+        };
+        let mut blocks = blocks_for(keys.len());
+        self.words.clear();
+        self.words.resize(blocks * 8, 0);
+        let mut distinct = 0usize;
+        for &h in keys {
+            let b = block_of(h, blocks);
+            let m = mask(h as u32);
+            let mut new = false;
+            for (w, m) in self.words[b * 8..b * 8 + 8].iter_mut().zip(m) {
+                new |= *w & m != m;
+                *w |= m;
+            }
+            distinct += usize::from(new);
+        }
+        // Folded while larger than the distinct keys need: between half and all of
+        // `bits_per_key` bits per key.
+        let want = (distinct as u64 * u64::from(bits_per_key)).div_ceil(256) as usize;
+        while blocks > want.max(1) {
+            let half = blocks / 2;
+            let (lo, hi) = self.words.split_at_mut(half * 8);
+            for (a, b) in lo.iter_mut().zip(hi.iter()) {
+                *a |= *b;
+            }
+            self.words.truncate(half * 8);
+            blocks = half;
+        }
+        self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
     }
-    words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
 fn block_of(h: u64, blocks: usize) -> usize {
-    (((h >> 32) * blocks as u64) >> 32) as usize
+    // `blocks` is a power of two.
+    ((h >> 32) as usize) & (blocks - 1)
 }
 
 fn mask(key: u32) -> [u32; 8] {
@@ -125,10 +162,14 @@ fn mask(key: u32) -> [u32; 8] {
 
 /// True when `filter` may hold every key (an empty filter may hold anything).
 pub(crate) fn may_contain_all(filter: &[u8], keys: &[u64]) -> bool {
-    if filter.is_empty() || keys.is_empty() || !filter.len().is_multiple_of(32) {
+    let blocks = filter.len() / 32;
+    if filter.is_empty()
+        || keys.is_empty()
+        || !filter.len().is_multiple_of(32)
+        || !blocks.is_power_of_two()
+    {
         return true;
     }
-    let blocks = filter.len() / 32;
     keys.iter().all(|&h| {
         let b = block_of(h, blocks);
         let m = mask(h as u32);
@@ -149,7 +190,7 @@ mod tests {
         for l in lines {
             line_keys(l.as_bytes(), &mut keys);
         }
-        build(&mut keys, 10)
+        FilterBuilder::default().build(&keys, 10)
     }
 
     #[test]
