@@ -62,15 +62,63 @@ fn tokens(text: &[u8], mut f: impl FnMut(&[u8], bool, bool)) {
     }
 }
 
-/// The keys of a line, appended to `out` (with repeats).
-pub(crate) fn line_keys(line: &[u8], out: &mut Vec<u64>) {
-    tokens(line, |t, _, _| {
-        out.push(xxh3_64_with_seed(t, SEED_TOKEN));
-        if t.len() >= AFFIX {
-            out.push(xxh3_64_with_seed(&t[..AFFIX], SEED_PREFIX));
-            out.push(xxh3_64_with_seed(&t[t.len() - AFFIX..], SEED_SUFFIX));
+fn token_key(t: &[u8]) -> u64 {
+    xxh3_64_with_seed(t, SEED_TOKEN)
+}
+
+/// The key of a token's first or last [`AFFIX`] bytes: a 64-bit mix of the four bytes and
+/// the key kind, much cheaper than hashing a slice.
+fn affix_key(b: &[u8], seed: u64) -> u64 {
+    let mut x = u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])) | seed << 32;
+    // splitmix64's finaliser.
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// The keys of a run's lines, with most repeats dropped on the way by a small
+/// direct-mapped table of keys seen (lines of one stream share most of their tokens), so
+/// that the filter is built from about the distinct keys.
+#[derive(Debug)]
+pub(crate) struct KeyCollector {
+    pub(crate) keys: Vec<u64>,
+    seen: Box<[u64]>,
+}
+
+impl Default for KeyCollector {
+    fn default() -> Self {
+        KeyCollector {
+            keys: Vec::new(),
+            seen: vec![0u64; 4096].into_boxed_slice(),
         }
-    });
+    }
+}
+
+impl KeyCollector {
+    /// Forgets the keys of the previous run.
+    pub(crate) fn clear(&mut self) {
+        self.keys.clear();
+        self.seen.fill(0);
+    }
+
+    fn add(&mut self, h: u64) {
+        let slot = &mut self.seen[(h as usize) & 4095];
+        if *slot != h {
+            *slot = h;
+            self.keys.push(h);
+        }
+    }
+
+    /// Adds the keys of a line.
+    pub(crate) fn line(&mut self, line: &[u8]) {
+        tokens(line, |t, _, _| {
+            self.add(token_key(t));
+            if t.len() >= AFFIX {
+                self.add(affix_key(&t[..AFFIX], SEED_PREFIX));
+                self.add(affix_key(&t[t.len() - AFFIX..], SEED_SUFFIX));
+            }
+        });
+    }
 }
 
 /// The keys every line containing `needle` has (see the module docs); empty when the
@@ -79,12 +127,12 @@ pub(crate) fn needle_keys(needle: &str) -> Vec<u64> {
     let mut out = Vec::new();
     tokens(needle.as_bytes(), |t, at_start, at_end| {
         match (at_start, at_end) {
-            (false, false) => out.push(xxh3_64_with_seed(t, SEED_TOKEN)),
+            (false, false) => out.push(token_key(t)),
             (false, true) if t.len() >= AFFIX => {
-                out.push(xxh3_64_with_seed(&t[..AFFIX], SEED_PREFIX));
+                out.push(affix_key(&t[..AFFIX], SEED_PREFIX));
             }
             (true, false) if t.len() >= AFFIX => {
-                out.push(xxh3_64_with_seed(&t[t.len() - AFFIX..], SEED_SUFFIX));
+                out.push(affix_key(&t[t.len() - AFFIX..], SEED_SUFFIX));
             }
             _ => {}
         }
@@ -186,11 +234,11 @@ mod tests {
     use super::*;
 
     fn filter_of(lines: &[&str]) -> Vec<u8> {
-        let mut keys = Vec::new();
+        let mut keys = KeyCollector::default();
         for l in lines {
-            line_keys(l.as_bytes(), &mut keys);
+            keys.line(l.as_bytes());
         }
-        FilterBuilder::default().build(&keys, 10)
+        FilterBuilder::default().build(&keys.keys, 10)
     }
 
     #[test]

@@ -294,7 +294,7 @@ pub(crate) struct LogBlockWriter {
     entries: u64,
     raw: u64,
     duplicates: u64,
-    keys: Vec<u64>,
+    keys: filter::KeyCollector,
     filter: filter::FilterBuilder,
 }
 
@@ -352,7 +352,7 @@ impl LogBlockWriter {
             entries: 0,
             raw: 0,
             duplicates: 0,
-            keys: Vec::new(),
+            keys: filter::KeyCollector::default(),
             filter: filter::FilterBuilder::default(),
         })
     }
@@ -405,10 +405,10 @@ impl LogBlockWriter {
                 let i = i as usize;
                 bytes += rows.size(i) as u64;
                 if self.bits_per_key > 0 {
-                    filter::line_keys(rows.line(i).as_bytes(), &mut self.keys);
+                    self.keys.line(rows.line(i).as_bytes());
                 }
             }
-            let f = self.filter.build(&self.keys, self.bits_per_key);
+            let f = self.filter.build(&self.keys.keys, self.bits_per_key);
             let st = &mut self.stats[s as usize];
             st.entries += (end - r) as u64;
             st.bytes += bytes;
