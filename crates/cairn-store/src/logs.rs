@@ -378,7 +378,7 @@ fn replay_into(
                     head.add_raw_bytes(e.size() as u64);
                     let mut d = s.data.lock();
                     d.max_ts = d.max_ts.max(e.ts_ns);
-                    if let Some(c) = d.push([e], chunk_bytes) {
+                    if let Some(c) = d.push([&e], chunk_bytes)? {
                         c.compress();
                     }
                 }

@@ -37,9 +37,9 @@ pub struct LogStorageConfig {
     pub head_chunk_size: u64,
     /// Windows the compactor merges log blocks into, ascending ([2h]).
     pub compaction_ranges: Vec<Duration>,
-    /// zstd level of log blocks (6).
+    /// zstd level of log blocks (3).
     pub zstd_level: i32,
-    /// Bits per token of the line-filter index; 0 writes none (6).
+    /// Bits per token of the line-filter index, at most; 0 writes none (8).
     pub filter_bits_per_key: u32,
 }
 
@@ -52,8 +52,8 @@ impl Default for LogStorageConfig {
             head_max_age: Duration::from_secs(3600),
             head_chunk_size: 256 << 10,
             compaction_ranges: vec![Duration::from_secs(2 * 3600)],
-            zstd_level: 6,
-            filter_bits_per_key: 6,
+            zstd_level: 3,
+            filter_bits_per_key: 8,
         }
     }
 }

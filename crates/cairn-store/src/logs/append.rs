@@ -226,12 +226,15 @@ pub(super) async fn append(
     let mut bytes = 0u64;
     for (s, es) in &groups {
         out.entries += es.len() as u64;
-        let b: u64 = es.iter().map(|e| e.size() as u64).sum();
-        bytes += b;
-        let c = s
-            .data
-            .lock()
-            .push(es.iter().map(|e| (*e).clone()), store.cfg.head_chunk_bytes);
+        let mut d = s.data.lock();
+        let before = d.tail.raw_bytes;
+        let c = d.push(es.iter().copied(), store.cfg.head_chunk_bytes)?;
+        bytes += match &c {
+            Some(c) => c.raw_bytes,
+            None => d.tail.raw_bytes,
+        }
+        .saturating_sub(before);
+        drop(d);
         sealed.extend(c);
         touch(s);
     }

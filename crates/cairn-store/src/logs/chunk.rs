@@ -1,9 +1,10 @@
-//! The head's unit of entries: a run of one stream's entries sorted by time, compressed
-//! (zstd) once sealed, as Loki's head chunks.
+//! Entries in the head: a stream's tail and its sealed chunks hold them encoded back to back
+//! in one buffer ([`EntryBuf`]), never as one allocation per line; a sealed chunk is sorted
+//! by (timestamp, line) without repeats and compressed (zstd) off the reactor, as Loki's head
+//! chunks are.
 //!
-//! Encoding before compression, entries sorted by (timestamp, line) without duplicates:
-//! `uvarint (ts - previous ts)` (the first against the chunk's `min_ts`), `uvarint len, line`,
-//! `uvarint m`, m times `(uvarint len, name, uvarint len, value)`.
+//! Encoding of one entry: `zigzag varint (ts - previous ts)` (the first against 0),
+//! `uvarint len, line`, `uvarint m`, m times `(uvarint len, name, uvarint len, value)`.
 
 use cairn_model::LogEntry;
 use parking_lot::RwLock;
@@ -15,28 +16,176 @@ use crate::wal::record::put_uvarint;
 /// into a block.
 const HEAD_ZSTD_LEVEL: i32 = 1;
 
-/// Sorts entries by (timestamp, line) and removes repeats of an entry (same timestamp and
-/// line); returns how many were removed.
-pub(crate) fn sort_dedup(entries: &mut Vec<LogEntry>) -> usize {
-    if !entries.is_sorted_by(|a, b| (a.ts_ns, &a.line) < (b.ts_ns, &b.line)) {
-        entries.sort_by(|a, b| (a.ts_ns, &a.line).cmp(&(b.ts_ns, &b.line)));
+/// Entries encoded back to back (module docs).
+#[derive(Clone, Debug)]
+pub(crate) struct EntryBuf {
+    buf: Vec<u8>,
+    n: u32,
+    last_ts: i64,
+    pub(crate) min_ts: i64,
+    pub(crate) max_ts: i64,
+    /// Bytes the entries count for ([`LogEntry::size`]).
+    pub(crate) raw_bytes: u64,
+    /// Each entry strictly after the one before: sorted and free of repeats.
+    ordered: bool,
+}
+
+impl Default for EntryBuf {
+    fn default() -> Self {
+        EntryBuf {
+            buf: Vec::new(),
+            n: 0,
+            last_ts: 0,
+            min_ts: i64::MAX,
+            max_ts: i64::MIN,
+            raw_bytes: 0,
+            ordered: true,
+        }
     }
-    let before = entries.len();
-    entries.dedup_by(|b, a| a.ts_ns == b.ts_ns && a.line == b.line);
-    before - entries.len()
+}
+
+fn put_varint(buf: &mut Vec<u8>, v: i64) {
+    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &str) {
+    put_uvarint(buf, s.len() as u64);
+    buf.extend_from_slice(s.as_bytes());
+}
+
+impl EntryBuf {
+    /// Appends an entry.
+    pub(crate) fn push<'a>(
+        &mut self,
+        ts: i64,
+        line: &str,
+        meta: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+    ) {
+        if self.n > 0 && ts <= self.last_ts {
+            self.ordered = false;
+        }
+        put_varint(&mut self.buf, ts.wrapping_sub(self.last_ts));
+        put_str(&mut self.buf, line);
+        put_uvarint(&mut self.buf, meta.len() as u64);
+        let mut size = line.len();
+        for (k, v) in meta {
+            put_str(&mut self.buf, k);
+            put_str(&mut self.buf, v);
+            size += k.len() + v.len();
+        }
+        self.last_ts = ts;
+        self.n += 1;
+        self.min_ts = self.min_ts.min(ts);
+        self.max_ts = self.max_ts.max(ts);
+        self.raw_bytes += size as u64;
+    }
+
+    /// Appends a model entry.
+    pub(crate) fn push_entry(&mut self, e: &LogEntry) {
+        self.push(
+            e.ts_ns,
+            &e.line,
+            e.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+    }
+
+    /// Number of entries.
+    pub(crate) fn len(&self) -> u32 {
+        self.n
+    }
+
+    /// True when empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Calls `f` with every entry in buffer order until it returns false.
+    pub(crate) fn for_each(
+        &self,
+        mut f: impl FnMut(i64, &str, &[(&str, &str)]) -> bool,
+    ) -> Result<()> {
+        decode(&self.buf, &mut f)
+    }
+
+    /// True when it holds an entry with this timestamp and line.
+    pub(crate) fn contains(&self, ts: i64, line: &str) -> Result<bool> {
+        if self.n == 0 || ts < self.min_ts || ts > self.max_ts {
+            return Ok(false);
+        }
+        let mut found = false;
+        self.for_each(|t, l, _| {
+            found = t == ts && l == line;
+            !found
+        })?;
+        Ok(found)
+    }
+
+    /// The same entries sorted by (timestamp, line) without repeats, and how many repeats
+    /// were dropped.
+    pub(crate) fn sorted(self) -> Result<(EntryBuf, usize)> {
+        if self.ordered {
+            return Ok((self, 0));
+        }
+        let mut idx: Vec<(i64, usize, usize, usize)> = Vec::with_capacity(self.n as usize);
+        // (ts, entry start, line start, line end) from one walk of the buffer.
+        let b = &self.buf;
+        let mut pos = 0;
+        let mut ts = 0i64;
+        while pos < b.len() {
+            let start = pos;
+            ts = ts.wrapping_add(zigzag(uvarint(b, &mut pos)?));
+            let n = uvarint(b, &mut pos)? as usize;
+            let (ls, le) = (pos, pos + n);
+            pos = le;
+            let m = uvarint(b, &mut pos)?;
+            for _ in 0..2 * m {
+                let k = uvarint(b, &mut pos)? as usize;
+                pos += k;
+            }
+            if pos > b.len() {
+                return Err(Error::Internal("head entries run past their buffer".into()));
+            }
+            idx.push((ts, start, ls, le));
+        }
+        idx.sort_by(|x, y| x.0.cmp(&y.0).then_with(|| b[x.2..x.3].cmp(&b[y.2..y.3])));
+        let before = idx.len();
+        idx.dedup_by(|y, x| x.0 == y.0 && b[x.2..x.3] == b[y.2..y.3]);
+        let mut out = EntryBuf::default();
+        out.buf.reserve(self.buf.len());
+        let mut meta: Vec<(&str, &str)> = Vec::new();
+        for &(t, start, _, _) in &idx {
+            let mut p = start;
+            uvarint(b, &mut p)?;
+            let line = text(b, &mut p)?;
+            let m = uvarint(b, &mut p)?;
+            meta.clear();
+            for _ in 0..m {
+                let k = text(b, &mut p)?;
+                let v = text(b, &mut p)?;
+                meta.push((k, v));
+            }
+            out.push(t, line, meta.iter().copied());
+        }
+        Ok((out, before - idx.len()))
+    }
 }
 
 /// The entries of a sealed chunk.
 #[derive(Debug)]
 enum Body {
-    /// Sorted entries, not compressed yet (just sealed, or frozen by a cut).
-    Raw(Vec<LogEntry>),
-    /// zstd of the encoding in the module docs; `len` is the decompressed size.
+    /// Sorted, not compressed yet (just sealed, or frozen by a cut).
+    Raw(EntryBuf),
+    /// zstd of the encoding; `len` is the decompressed size.
     Compressed { data: Box<[u8]>, len: usize },
 }
 
-/// A sealed run of one stream's entries; immutable but for the switch from raw to
-/// compressed, which keeps the same entries.
+/// A sealed run of one stream's entries, sorted by (timestamp, line) without repeats;
+/// immutable but for the switch from raw to compressed, which keeps the same entries.
 #[derive(Debug)]
 pub(crate) struct HeadChunk {
     pub(crate) min_ts: i64,
@@ -48,16 +197,14 @@ pub(crate) struct HeadChunk {
 }
 
 impl HeadChunk {
-    /// A chunk of `entries`, which must be sorted and deduplicated ([`sort_dedup`]) and not
+    /// A chunk of `entries` (sorted and without repeats: see [`EntryBuf::sorted`]), not
     /// empty.
-    pub(crate) fn raw(entries: Vec<LogEntry>) -> Self {
-        let min_ts = entries.first().map_or(0, |e| e.ts_ns);
-        let max_ts = entries.last().map_or(0, |e| e.ts_ns);
+    pub(crate) fn raw(entries: EntryBuf) -> Self {
         HeadChunk {
-            min_ts,
-            max_ts,
-            entries: entries.len() as u32,
-            raw_bytes: entries.iter().map(|e| e.size() as u64).sum(),
+            min_ts: entries.min_ts,
+            max_ts: entries.max_ts,
+            entries: entries.len(),
+            raw_bytes: entries.raw_bytes,
             body: RwLock::new(Body::Raw(entries)),
         }
     }
@@ -71,33 +218,22 @@ impl HeadChunk {
     /// Bytes of memory its body holds.
     pub(crate) fn memory_bytes(&self) -> usize {
         match &*self.body.read() {
-            Body::Raw(v) => v
-                .iter()
-                .map(|e| {
-                    e.line.capacity()
-                        + e.metadata
-                            .iter()
-                            .map(|(n, v)| n.capacity() + v.capacity() + 48)
-                            .sum::<usize>()
-                        + std::mem::size_of::<LogEntry>()
-                })
-                .sum(),
+            Body::Raw(b) => b.memory_bytes(),
             Body::Compressed { data, .. } => data.len(),
         }
     }
 
     /// Compresses a raw body (CPU work: call it off the reactor); a no-op when compressed.
     pub(crate) fn compress(&self) {
-        let encoded = match &*self.body.read() {
-            Body::Raw(entries) => encode(self.min_ts, entries),
+        let data = match &*self.body.read() {
+            Body::Raw(b) => zstd::bulk::compress(&b.buf, HEAD_ZSTD_LEVEL).map(|d| (d, b.buf.len())),
             Body::Compressed { .. } => return,
         };
-        // zstd cannot fail on an in-memory buffer of this size but for allocation; keep the
-        // raw body then.
-        if let Ok(data) = zstd::bulk::compress(&encoded, HEAD_ZSTD_LEVEL) {
+        // zstd cannot fail on an in-memory buffer but for allocation: keep the raw body then.
+        if let Ok((data, len)) = data {
             *self.body.write() = Body::Compressed {
                 data: data.into_boxed_slice(),
-                len: encoded.len(),
+                len,
             };
         }
     }
@@ -107,30 +243,25 @@ impl HeadChunk {
         &self,
         lo: i64,
         hi: i64,
-        mut f: impl FnMut(i64, &str, &[(String, String)]),
+        mut f: impl FnMut(i64, &str, &[(&str, &str)]),
     ) -> Result<()> {
         if self.max_ts < lo || self.min_ts > hi {
             return Ok(());
         }
+        let mut visit = |ts: i64, line: &str, meta: &[(&str, &str)]| {
+            if ts >= lo && ts <= hi {
+                f(ts, line, meta);
+            }
+            ts <= hi
+        };
         let body = self.body.read();
         match &*body {
-            Body::Raw(entries) => {
-                let from = entries.partition_point(|e| e.ts_ns < lo);
-                for e in entries[from..].iter().take_while(|e| e.ts_ns <= hi) {
-                    f(e.ts_ns, &e.line, &e.metadata);
-                }
-                Ok(())
-            }
+            Body::Raw(b) => decode(&b.buf, &mut visit),
             Body::Compressed { data, len } => {
                 let plain = zstd::bulk::decompress(data, *len)
                     .map_err(|e| Error::Internal(format!("head chunk does not decompress: {e}")))?;
                 drop(body);
-                decode(self.min_ts, &plain, |ts, line, meta| {
-                    if ts >= lo && ts <= hi {
-                        f(ts, line, meta);
-                    }
-                    ts <= hi
-                })
+                decode(&plain, &mut visit)
             }
         }
     }
@@ -143,7 +274,10 @@ impl HeadChunk {
             out.push(LogEntry {
                 ts_ns: ts,
                 line: line.to_string(),
-                metadata: meta.to_vec(),
+                metadata: meta
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
             });
         })?;
         Ok(out)
@@ -157,23 +291,8 @@ impl HeadChunk {
     }
 }
 
-fn encode(min_ts: i64, entries: &[LogEntry]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(entries.iter().map(|e| e.size() + 8).sum());
-    let mut prev = min_ts;
-    for e in entries {
-        put_uvarint(&mut buf, e.ts_ns.wrapping_sub(prev) as u64);
-        prev = e.ts_ns;
-        put_uvarint(&mut buf, e.line.len() as u64);
-        buf.extend_from_slice(e.line.as_bytes());
-        put_uvarint(&mut buf, e.metadata.len() as u64);
-        for (n, v) in &e.metadata {
-            put_uvarint(&mut buf, n.len() as u64);
-            buf.extend_from_slice(n.as_bytes());
-            put_uvarint(&mut buf, v.len() as u64);
-            buf.extend_from_slice(v.as_bytes());
-        }
-    }
-    buf
+fn zigzag(u: u64) -> i64 {
+    ((u >> 1) as i64) ^ -((u & 1) as i64)
 }
 
 fn uvarint(b: &[u8], pos: &mut usize) -> Result<u64> {
@@ -186,36 +305,32 @@ fn uvarint(b: &[u8], pos: &mut usize) -> Result<u64> {
             return Ok(v);
         }
     }
-    Err(Error::Internal("head chunk holds a bad varint".into()))
+    Err(Error::Internal("head entries hold a bad varint".into()))
 }
 
 fn text<'a>(b: &'a [u8], pos: &mut usize) -> Result<&'a str> {
     let n = uvarint(b, pos)? as usize;
     let s = b
         .get(*pos..*pos + n)
-        .ok_or_else(|| Error::Internal("head chunk field past its end".into()))?;
+        .ok_or_else(|| Error::Internal("head entry field past its end".into()))?;
     *pos += n;
-    std::str::from_utf8(s).map_err(|_| Error::Internal("head chunk holds bad utf-8".into()))
+    std::str::from_utf8(s).map_err(|_| Error::Internal("head entry holds bad utf-8".into()))
 }
 
-/// Walks an encoded chunk; `f` returns false to stop.
-fn decode(
-    min_ts: i64,
-    b: &[u8],
-    mut f: impl FnMut(i64, &str, &[(String, String)]) -> bool,
-) -> Result<()> {
+/// Walks encoded entries; `f` returns false to stop.
+fn decode(b: &[u8], f: &mut impl FnMut(i64, &str, &[(&str, &str)]) -> bool) -> Result<()> {
     let mut pos = 0;
-    let mut ts = min_ts;
-    let mut meta: Vec<(String, String)> = Vec::new();
+    let mut ts = 0i64;
+    let mut meta: Vec<(&str, &str)> = Vec::new();
     while pos < b.len() {
-        ts = ts.wrapping_add(uvarint(b, &mut pos)? as i64);
+        ts = ts.wrapping_add(zigzag(uvarint(b, &mut pos)?));
         let line = text(b, &mut pos)?;
         let m = uvarint(b, &mut pos)?;
         meta.clear();
         for _ in 0..m {
-            let n = text(b, &mut pos)?;
+            let k = text(b, &mut pos)?;
             let v = text(b, &mut pos)?;
-            meta.push((n.to_string(), v.to_string()));
+            meta.push((k, v));
         }
         if !f(ts, line, &meta) {
             break;
@@ -230,27 +345,34 @@ mod tests {
 
     #[test]
     fn compressed_chunks_give_back_their_entries() {
-        let mut entries: Vec<LogEntry> = (0..500)
-            .map(|i| {
-                let mut e = LogEntry::new(1_000 + (i % 250) * 7, format!("line {}", i % 250));
-                if i % 3 == 0 {
-                    e.metadata.push(("trace_id".into(), format!("t{i}")));
-                }
-                e
-            })
-            .collect();
-        // Every entry twice (same ts and line): half are dropped.
-        assert_eq!(sort_dedup(&mut entries), 250);
-        let c = HeadChunk::raw(entries.clone());
+        let mut buf = EntryBuf::default();
+        let mut want: Vec<LogEntry> = Vec::new();
+        for i in 0..500i64 {
+            let mut e = LogEntry::new(1_000 + (i % 250) * 7, format!("line {}", i % 250));
+            if i % 3 == 0 {
+                e.metadata.push(("trace_id".into(), format!("t{i}")));
+            }
+            buf.push_entry(&e);
+            if i < 250 {
+                want.push(e);
+            }
+        }
+        assert!(buf.contains(1_007, "line 1").unwrap());
+        assert!(!buf.contains(1_007, "line 2").unwrap());
+        // Every entry twice (same ts and line): half are dropped, the first copy kept.
+        let (sorted, dropped) = buf.sorted().unwrap();
+        assert_eq!(dropped, 250);
+        let c = HeadChunk::raw(sorted);
         assert_eq!(
             (c.min_ts, c.max_ts, c.entries),
             (1_000, 1_000 + 249 * 7, 250)
         );
         assert!(c.is_raw());
+        assert_eq!(c.to_entries().unwrap(), want);
         c.compress();
         assert!(!c.is_raw());
         assert!(c.memory_bytes() < 250 * 10);
-        assert_eq!(c.to_entries().unwrap(), entries);
+        assert_eq!(c.to_entries().unwrap(), want);
         assert!(c.contains(1_007, "line 1").unwrap());
         assert!(!c.contains(1_007, "line 2").unwrap());
         let mut got = Vec::new();
@@ -264,5 +386,16 @@ mod tests {
                 (1_028, "line 4".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn ordered_buffers_are_sealed_as_they_are() {
+        let mut buf = EntryBuf::default();
+        for i in 0..10 {
+            buf.push(i * 2, "x", std::iter::empty());
+        }
+        let before = buf.buf.clone();
+        let (sorted, dropped) = buf.sorted().unwrap();
+        assert_eq!((dropped, sorted.buf), (0, before));
     }
 }

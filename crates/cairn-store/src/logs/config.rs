@@ -39,9 +39,10 @@ pub struct LogStoreConfig {
     pub compaction_interval: Duration,
     /// Size at which a WAL segment is closed (128 MiB).
     pub wal_segment_bytes: u64,
-    /// zstd level of the Parquet pages of blocks (6).
+    /// zstd level of the Parquet pages of blocks (3).
     pub zstd_level: i32,
-    /// Bits per key of the line-filter index; 0 writes none (6).
+    /// Bits per distinct key of the line-filter index, at most (the filter is folded to a
+    /// power of two of blocks, so half to all of it is used); 0 writes none (8).
     pub filter_bits_per_key: u32,
 }
 
@@ -65,8 +66,8 @@ impl LogStoreConfig {
             compaction_ranges_ns: vec![2 * HOUR_NS],
             compaction_interval: store.compaction_interval,
             wal_segment_bytes: store.wal_segment_bytes,
-            zstd_level: 6,
-            filter_bits_per_key: 6,
+            zstd_level: 3,
+            filter_bits_per_key: 8,
         }
     }
 

@@ -62,13 +62,13 @@ impl LogStore {
         let started = std::time::Instant::now();
         let (frozen, first_kept) = {
             let _gate = self.gate.write().await;
-            let frozen: Vec<(TenantId, Vec<FrozenStream>)> = self
-                .head
-                .tenants()
-                .into_iter()
-                .map(|th| (th.tenant.clone(), freeze(&th)))
-                .filter(|(_, f)| !f.is_empty())
-                .collect();
+            let mut frozen: Vec<(TenantId, Vec<FrozenStream>)> = Vec::new();
+            for th in self.head.tenants() {
+                let f = freeze(&th)?;
+                if !f.is_empty() {
+                    frozen.push((th.tenant.clone(), f));
+                }
+            }
             *self.oldest_append.lock() = None;
             let seg = self.wal.rotate().await?;
             (frozen, seg)
@@ -215,12 +215,16 @@ fn encode_window(
             }
             let p = std::mem::take(&mut pending[i]);
             let mut keep = Rows::default();
+            let mut meta: Vec<(&str, &str)> = Vec::new();
             for k in 0..p.len() {
-                if p.ts[k] < slice_end {
-                    rows.push(p.stream[k], p.ts[k], p.line(k), p.meta(k));
+                meta.clear();
+                meta.extend(p.meta(k));
+                let to = if p.ts[k] < slice_end {
+                    &mut rows
                 } else {
-                    keep.push(p.stream[k], p.ts[k], p.line(k), p.meta(k));
-                }
+                    &mut keep
+                };
+                to.push(p.stream[k], p.ts[k], p.line(k), &meta);
             }
             pending[i] = keep;
             more |= !pending[i].is_empty() || next_chunk[i] < cs.len();

@@ -2,6 +2,10 @@
 //! stream's rows in a block, over the tokens of its lines, so that `|= "needle"` skips the
 //! runs that cannot hold the needle without decompressing them.
 //!
+//! Layout of a filter: a power of two of 256-bit blocks (eight little-endian u32 words); a
+//! key (an xxh3 hash) sets one bit in each word of block `(hash >> 32) mod blocks`, chosen by
+//! the low 32 bits times Parquet's eight salts.
+//!
 //! Tokens are the maximal runs of ASCII letters and digits and of non-ASCII bytes; the
 //! filter holds, for every token, the token itself and, when it has at least
 //! [`AFFIX`] bytes, its first and last [`AFFIX`] bytes as separate keys. A needle can only
@@ -58,15 +62,63 @@ fn tokens(text: &[u8], mut f: impl FnMut(&[u8], bool, bool)) {
     }
 }
 
-/// The keys of a line, appended to `out` (with repeats).
-pub(crate) fn line_keys(line: &[u8], out: &mut Vec<u64>) {
-    tokens(line, |t, _, _| {
-        out.push(xxh3_64_with_seed(t, SEED_TOKEN));
-        if t.len() >= AFFIX {
-            out.push(xxh3_64_with_seed(&t[..AFFIX], SEED_PREFIX));
-            out.push(xxh3_64_with_seed(&t[t.len() - AFFIX..], SEED_SUFFIX));
+fn token_key(t: &[u8]) -> u64 {
+    xxh3_64_with_seed(t, SEED_TOKEN)
+}
+
+/// The key of a token's first or last [`AFFIX`] bytes: a 64-bit mix of the four bytes and
+/// the key kind, much cheaper than hashing a slice.
+fn affix_key(b: &[u8], seed: u64) -> u64 {
+    let mut x = u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])) | seed << 32;
+    // splitmix64's finaliser.
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// The keys of a run's lines, with most repeats dropped on the way by a small
+/// direct-mapped table of keys seen (lines of one stream share most of their tokens), so
+/// that the filter is built from about the distinct keys.
+#[derive(Debug)]
+pub(crate) struct KeyCollector {
+    pub(crate) keys: Vec<u64>,
+    seen: Box<[u64]>,
+}
+
+impl Default for KeyCollector {
+    fn default() -> Self {
+        KeyCollector {
+            keys: Vec::new(),
+            seen: vec![0u64; 4096].into_boxed_slice(),
         }
-    });
+    }
+}
+
+impl KeyCollector {
+    /// Forgets the keys of the previous run.
+    pub(crate) fn clear(&mut self) {
+        self.keys.clear();
+        self.seen.fill(0);
+    }
+
+    fn add(&mut self, h: u64) {
+        let slot = &mut self.seen[(h as usize) & 4095];
+        if *slot != h {
+            *slot = h;
+            self.keys.push(h);
+        }
+    }
+
+    /// Adds the keys of a line.
+    pub(crate) fn line(&mut self, line: &[u8]) {
+        tokens(line, |t, _, _| {
+            self.add(token_key(t));
+            if t.len() >= AFFIX {
+                self.add(affix_key(&t[..AFFIX], SEED_PREFIX));
+                self.add(affix_key(&t[t.len() - AFFIX..], SEED_SUFFIX));
+            }
+        });
+    }
 }
 
 /// The keys every line containing `needle` has (see the module docs); empty when the
@@ -75,12 +127,12 @@ pub(crate) fn needle_keys(needle: &str) -> Vec<u64> {
     let mut out = Vec::new();
     tokens(needle.as_bytes(), |t, at_start, at_end| {
         match (at_start, at_end) {
-            (false, false) => out.push(xxh3_64_with_seed(t, SEED_TOKEN)),
+            (false, false) => out.push(token_key(t)),
             (false, true) if t.len() >= AFFIX => {
-                out.push(xxh3_64_with_seed(&t[..AFFIX], SEED_PREFIX));
+                out.push(affix_key(&t[..AFFIX], SEED_PREFIX));
             }
             (true, false) if t.len() >= AFFIX => {
-                out.push(xxh3_64_with_seed(&t[t.len() - AFFIX..], SEED_SUFFIX));
+                out.push(affix_key(&t[t.len() - AFFIX..], SEED_SUFFIX));
             }
             _ => {}
         }
@@ -90,29 +142,62 @@ pub(crate) fn needle_keys(needle: &str) -> Vec<u64> {
     out
 }
 
-/// Builds a filter over `keys` (repeats allowed; sorted and deduplicated here) with about
-/// `bits_per_key` bits for each distinct key; empty when `bits_per_key` is 0.
-pub(crate) fn build(keys: &mut Vec<u64>, bits_per_key: u32) -> Vec<u8> {
-    if bits_per_key == 0 || keys.is_empty() {
-        return Vec::new();
-    }
-    keys.sort_unstable();
-    keys.dedup();
-    let bits = keys.len() as u64 * u64::from(bits_per_key);
-    let blocks = bits.div_ceil(256).max(1) as usize;
-    let mut words = vec![0u32; blocks * 8];
-    for &h in keys.iter() {
-        let b = block_of(h, blocks);
-        let mask = mask(h as u32);
-        for (w, m) in words[b * 8..b * 8 + 8].iter_mut().zip(mask) {
-            *w |= m;
+/// Builds filters without sorting keys: a filter sized for every key given (repeats
+/// included) takes them all, counting those that set a new bit (the distinct keys, nearly
+/// exactly at that low fill), and is then folded in halves (block `i` ORed into block
+/// `i - n/2`, which the power-of-two block count and the `hash mod blocks` placement allow)
+/// down to the size the distinct keys need.
+#[derive(Debug, Default)]
+pub(crate) struct FilterBuilder {
+    words: Vec<u32>,
+}
+
+impl FilterBuilder {
+    /// A filter of `keys` with `bits_per_key / 2` to `bits_per_key` bits for each distinct
+    /// one; empty when `bits_per_key` is 0 or there is no key.
+    pub(crate) fn build(&mut self, keys: &[u64], bits_per_key: u32) -> Vec<u8> {
+        if bits_per_key == 0 || keys.is_empty() {
+            return Vec::new();
         }
+        let blocks_for = |n: usize| {
+            (n as u64 * u64::from(bits_per_key))
+                .div_ceil(256)
+                .max(1)
+                .next_power_of_two() as usize
+        };
+        let mut blocks = blocks_for(keys.len());
+        self.words.clear();
+        self.words.resize(blocks * 8, 0);
+        let mut distinct = 0usize;
+        for &h in keys {
+            let b = block_of(h, blocks);
+            let m = mask(h as u32);
+            let mut new = false;
+            for (w, m) in self.words[b * 8..b * 8 + 8].iter_mut().zip(m) {
+                new |= *w & m != m;
+                *w |= m;
+            }
+            distinct += usize::from(new);
+        }
+        // Folded while larger than the distinct keys need: between half and all of
+        // `bits_per_key` bits per key.
+        let want = (distinct as u64 * u64::from(bits_per_key)).div_ceil(256) as usize;
+        while blocks > want.max(1) {
+            let half = blocks / 2;
+            let (lo, hi) = self.words.split_at_mut(half * 8);
+            for (a, b) in lo.iter_mut().zip(hi.iter()) {
+                *a |= *b;
+            }
+            self.words.truncate(half * 8);
+            blocks = half;
+        }
+        self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
     }
-    words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
 fn block_of(h: u64, blocks: usize) -> usize {
-    (((h >> 32) * blocks as u64) >> 32) as usize
+    // `blocks` is a power of two.
+    ((h >> 32) as usize) & (blocks - 1)
 }
 
 fn mask(key: u32) -> [u32; 8] {
@@ -125,10 +210,14 @@ fn mask(key: u32) -> [u32; 8] {
 
 /// True when `filter` may hold every key (an empty filter may hold anything).
 pub(crate) fn may_contain_all(filter: &[u8], keys: &[u64]) -> bool {
-    if filter.is_empty() || keys.is_empty() || !filter.len().is_multiple_of(32) {
+    let blocks = filter.len() / 32;
+    if filter.is_empty()
+        || keys.is_empty()
+        || !filter.len().is_multiple_of(32)
+        || !blocks.is_power_of_two()
+    {
         return true;
     }
-    let blocks = filter.len() / 32;
     keys.iter().all(|&h| {
         let b = block_of(h, blocks);
         let m = mask(h as u32);
@@ -145,11 +234,11 @@ mod tests {
     use super::*;
 
     fn filter_of(lines: &[&str]) -> Vec<u8> {
-        let mut keys = Vec::new();
+        let mut keys = KeyCollector::default();
         for l in lines {
-            line_keys(l.as_bytes(), &mut keys);
+            keys.line(l.as_bytes());
         }
-        build(&mut keys, 10)
+        FilterBuilder::default().build(&keys.keys, 10)
     }
 
     #[test]

@@ -13,7 +13,7 @@ use cairn_model::{Labels, LogEntry, Matcher, TenantId};
 use parking_lot::{Mutex, RwLock};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::chunk::{HeadChunk, sort_dedup};
+use super::chunk::{EntryBuf, HeadChunk};
 use crate::error::Result;
 use crate::head::matches_all;
 use crate::wal::WalSeries;
@@ -58,8 +58,7 @@ pub(crate) struct StreamData {
     /// writes).
     pub(crate) chunks: Vec<Arc<HeadChunk>>,
     /// Entries not sealed yet, in arrival order.
-    pub(crate) tail: Vec<LogEntry>,
-    pub(crate) tail_bytes: usize,
+    pub(crate) tail: EntryBuf,
 }
 
 impl StreamData {
@@ -67,8 +66,7 @@ impl StreamData {
         StreamData {
             max_ts: i64::MIN,
             chunks: Vec::new(),
-            tail: Vec::new(),
-            tail_bytes: 0,
+            tail: EntryBuf::default(),
         }
     }
 
@@ -79,7 +77,7 @@ impl StreamData {
 
     /// True when an entry with this timestamp and line is held.
     pub(crate) fn contains(&self, ts: i64, line: &str) -> Result<bool> {
-        if self.tail.iter().any(|e| e.ts_ns == ts && e.line == line) {
+        if self.tail.contains(ts, line)? {
             return Ok(true);
         }
         for c in self.chunks.iter().rev() {
@@ -92,31 +90,30 @@ impl StreamData {
 
     /// Adds accepted entries; returns the chunk sealed when the tail grew past
     /// `chunk_bytes` (raw: the caller compresses it off the reactor).
-    pub(crate) fn push(
+    pub(crate) fn push<'a>(
         &mut self,
-        entries: impl IntoIterator<Item = LogEntry>,
+        entries: impl IntoIterator<Item = &'a LogEntry>,
         chunk_bytes: usize,
-    ) -> Option<Arc<HeadChunk>> {
+    ) -> Result<Option<Arc<HeadChunk>>> {
         for e in entries {
-            self.tail_bytes += e.size();
-            self.tail.push(e);
+            self.tail.push_entry(e);
         }
-        (self.tail_bytes >= chunk_bytes)
-            .then(|| self.seal())
-            .flatten()
+        if self.tail.raw_bytes >= chunk_bytes as u64 {
+            self.seal()
+        } else {
+            Ok(None)
+        }
     }
 
     /// Turns the tail into a (raw) chunk.
-    pub(crate) fn seal(&mut self) -> Option<Arc<HeadChunk>> {
+    pub(crate) fn seal(&mut self) -> Result<Option<Arc<HeadChunk>>> {
         if self.tail.is_empty() {
-            return None;
+            return Ok(None);
         }
-        let mut entries = std::mem::take(&mut self.tail);
-        self.tail_bytes = 0;
-        sort_dedup(&mut entries);
+        let (entries, _) = std::mem::take(&mut self.tail).sorted()?;
         let c = Arc::new(HeadChunk::raw(entries));
         self.chunks.push(Arc::clone(&c));
-        Some(c)
+        Ok(Some(c))
     }
 }
 
@@ -315,7 +312,7 @@ impl LogHead {
             .flat_map(|t| t.all_streams())
             .map(|s| {
                 let d = s.data.lock();
-                d.chunks.iter().map(|c| c.memory_bytes()).sum::<usize>() + d.tail_bytes
+                d.chunks.iter().map(|c| c.memory_bytes()).sum::<usize>() + d.tail.memory_bytes()
             })
             .sum()
     }
@@ -333,12 +330,12 @@ pub(crate) struct FrozenStream {
 }
 
 /// Seals every tail of `th` and returns every stream's chunks (the caller holds appends off).
-pub(crate) fn freeze(th: &TenantLogHead) -> Vec<FrozenStream> {
+pub(crate) fn freeze(th: &TenantLogHead) -> Result<Vec<FrozenStream>> {
     let mut out = Vec::new();
     for s in th.all_streams() {
         let chunks = {
             let mut d = s.data.lock();
-            d.seal();
+            d.seal()?;
             d.chunks.clone()
         };
         if !chunks.is_empty() {
@@ -346,7 +343,7 @@ pub(crate) fn freeze(th: &TenantLogHead) -> Vec<FrozenStream> {
         }
     }
     out.sort_by(|a, b| a.stream.labels.cmp(&b.stream.labels));
-    out
+    Ok(out)
 }
 
 /// Removes the frozen chunks from their streams (they are in blocks now); returns the raw

@@ -84,17 +84,13 @@ impl LogStore {
                         bytes: c.raw_bytes,
                     })
                     .collect();
-                let tail: Vec<_> = d
-                    .tail
-                    .iter()
-                    .filter(|e| e.ts_ns >= start && e.ts_ns <= last)
-                    .collect();
-                if !tail.is_empty() {
+                let t = &d.tail;
+                if !t.is_empty() && t.max_ts >= start && t.min_ts <= last {
                     units.push(Unit {
-                        min: tail.iter().map(|e| e.ts_ns).min().unwrap_or(start),
-                        max: tail.iter().map(|e| e.ts_ns).max().unwrap_or(start),
-                        entries: tail.len() as u64,
-                        bytes: tail.iter().map(|e| e.size() as u64).sum(),
+                        min: t.min_ts,
+                        max: t.max_ts,
+                        entries: u64::from(t.len()),
+                        bytes: t.raw_bytes,
                     });
                 }
                 drop(d);

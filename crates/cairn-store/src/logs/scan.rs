@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use cairn_model::{
-    Direction, LogChunk, LogEntry, LogScan, LogSelectRequest, QueryError, QueryErrorKind, ScanStats,
+    Direction, LogChunk, LogScan, LogSelectRequest, QueryError, QueryErrorKind, ScanStats,
 };
 use memchr::memmem::Finder;
 
@@ -29,11 +29,10 @@ use crate::error::{Error, Result};
 use crate::head::matches_all;
 use crate::storage::to_query_error;
 
-/// One head stream as the scan saw it.
+/// One head stream as the scan saw it (its tail copied into a chunk of its own).
 struct HeadPart {
     global: u32,
     chunks: Vec<Arc<HeadChunk>>,
-    tail: Vec<LogEntry>,
 }
 
 /// One block with the runs the scan reads, grouped by row group.
@@ -73,9 +72,9 @@ fn internal(e: impl std::fmt::Display) -> QueryError {
     QueryError::new(QueryErrorKind::Internal, e.to_string())
 }
 
-/// The matching head streams as a scan sees them: labels, sealed chunks and a copy of the
-/// tail, limited to `[start, end)`.
-pub(crate) type HeadSnapshot = Vec<(cairn_model::Labels, Vec<Arc<HeadChunk>>, Vec<LogEntry>)>;
+/// The matching head streams as a scan sees them: labels and the chunks overlapping
+/// `[start, end)`, the tail copied into one more chunk.
+pub(crate) type HeadSnapshot = Vec<(cairn_model::Labels, Vec<Arc<HeadChunk>>)>;
 
 /// Takes the head's share of a scan; call it before taking the blocks' snapshot.
 pub(crate) async fn snapshot_head(
@@ -91,27 +90,27 @@ pub(crate) async fn snapshot_head(
         let mut out = Vec::new();
         for s in th.matching(&matchers) {
             let d = s.data.lock();
-            let chunks: Vec<Arc<HeadChunk>> = d
+            let mut chunks: Vec<Arc<HeadChunk>> = d
                 .chunks
                 .iter()
                 .filter(|c| c.max_ts >= start && c.min_ts <= last)
                 .cloned()
                 .collect();
-            let tail: Vec<LogEntry> = d
-                .tail
-                .iter()
-                .filter(|e| e.ts_ns >= start && e.ts_ns <= last)
-                .cloned()
-                .collect();
+            let tail = (!d.tail.is_empty() && d.tail.max_ts >= start && d.tail.min_ts <= last)
+                .then(|| d.tail.clone());
             drop(d);
-            if !chunks.is_empty() || !tail.is_empty() {
-                out.push((s.labels.clone(), chunks, tail));
+            if let Some(t) = tail {
+                chunks.push(Arc::new(HeadChunk::raw(t.sorted()?.0)));
+            }
+            if !chunks.is_empty() {
+                out.push((s.labels.clone(), chunks));
             }
         }
-        out
+        Ok::<_, Error>(out)
     })
     .await
-    .map_err(internal)
+    .map_err(internal)?
+    .map_err(to_query_error)
 }
 
 /// Starts a scan over a head snapshot and the blocks (a snapshot taken after the head's).
@@ -137,7 +136,7 @@ pub(crate) async fn start(
     keys.sort_unstable();
     keys.dedup();
     let mut labels: BTreeSet<cairn_model::Labels> =
-        head_parts.iter().map(|(l, _, _)| l.clone()).collect();
+        head_parts.iter().map(|(l, _)| l.clone()).collect();
     let mut block_parts: Vec<SelectedBlock> = Vec::new();
     for b in blocks {
         if !b.meta.overlaps(start, last) {
@@ -190,10 +189,9 @@ pub(crate) async fn start(
     let global = |l: &cairn_model::Labels| streams.binary_search(l).map_or(u32::MAX, |i| i as u32);
     let head: Vec<HeadPart> = head_parts
         .into_iter()
-        .map(|(l, chunks, tail)| HeadPart {
+        .map(|(l, chunks)| HeadPart {
             global: global(&l),
             chunks,
-            tail,
         })
         .collect();
     let blocks: Vec<BlockPart> = block_parts
@@ -209,21 +207,13 @@ pub(crate) async fn start(
     // Window width: the widest row group read, or what suits the head's volume.
     let head_bytes: u64 = head
         .iter()
-        .map(|h| {
-            h.chunks.iter().map(|c| c.raw_bytes).sum::<u64>()
-                + h.tail.iter().map(|e| e.size() as u64).sum::<u64>()
-        })
+        .map(|h| h.chunks.iter().map(|c| c.raw_bytes).sum::<u64>())
         .sum();
     // Over the time the head's data covers, not the query's range: a day-long query over an
     // hour of head data must not put the hour in one window.
     let (hlo, hhi) = head
         .iter()
-        .flat_map(|h| {
-            h.chunks
-                .iter()
-                .map(|c| (c.min_ts, c.max_ts))
-                .chain(h.tail.iter().map(|e| (e.ts_ns, e.ts_ns)))
-        })
+        .flat_map(|h| h.chunks.iter().map(|c| (c.min_ts, c.max_ts)))
         .fold((i64::MAX, i64::MIN), |(a, b), (x, y)| (a.min(x), b.max(y)));
     let span = (hhi.min(last).saturating_sub(hlo.max(start))).max(1);
     let mut width = slice_width(head_bytes, span, 1, 2 * 3_600_000_000_000);
@@ -245,9 +235,6 @@ pub(crate) async fn start(
     for h in &head {
         for c in &h.chunks {
             add(c.min_ts, c.max_ts);
-        }
-        for e in &h.tail {
-            add(e.ts_ns, e.ts_ns);
         }
     }
     for b in &blocks {
@@ -290,48 +277,36 @@ impl Scanner {
         };
         let mut rows = Rows::default();
         // Head: decompression is CPU work.
-        let parts: Vec<(u32, Vec<Arc<HeadChunk>>, Vec<LogEntry>)> = self
+        let parts: Vec<(u32, Vec<Arc<HeadChunk>>)> = self
             .head
             .iter()
             .map(|h| {
-                (
-                    h.global,
-                    h.chunks
-                        .iter()
-                        .filter(|c| c.max_ts >= lo && c.min_ts <= hi)
-                        .cloned()
-                        .collect(),
-                    h.tail
-                        .iter()
-                        .filter(|e| e.ts_ns >= lo && e.ts_ns <= hi)
-                        .cloned()
-                        .collect(),
-                )
+                let chunks: Vec<Arc<HeadChunk>> = h
+                    .chunks
+                    .iter()
+                    .filter(|c| c.max_ts >= lo && c.min_ts <= hi)
+                    .cloned()
+                    .collect();
+                (h.global, chunks)
             })
-            .filter(|(_, c, t): &(u32, Vec<Arc<HeadChunk>>, Vec<LogEntry>)| {
-                !c.is_empty() || !t.is_empty()
-            })
+            .filter(|(_, c)| !c.is_empty())
             .collect();
         if !parts.is_empty() {
             let f = filter.clone();
             let (r, lines, bytes) = tokio::task::spawn_blocking(move || {
                 let mut rows = Rows::default();
                 let (mut lines, mut bytes) = (0u64, 0u64);
-                let none: [(String, String); 0] = [];
-                for (g, chunks, tail) in parts {
-                    let mut visit = |ts: i64, line: &str, meta: &[(String, String)]| {
+                for (g, chunks) in parts {
+                    let mut visit = |ts: i64, line: &str, meta: &[(&str, &str)]| {
                         lines += 1;
                         bytes += line.len() as u64;
                         if f.keeps(ts, line) {
-                            let meta = if f.with_metadata { meta } else { &none };
+                            let meta = if f.with_metadata { meta } else { &[] };
                             rows.push(g, ts, line, meta);
                         }
                     };
                     for c in &chunks {
                         c.for_each_in(lo, hi, &mut visit)?;
-                    }
-                    for e in &tail {
-                        visit(e.ts_ns, &e.line, &e.metadata);
                     }
                 }
                 Ok::<_, Error>((rows, lines, bytes))
@@ -412,10 +387,13 @@ fn assemble(
         }
     }
     chunk.entries.reserve(order.len());
+    let mut meta: Vec<(String, String)> = Vec::new();
     for &i in &order {
         let i = i as usize;
         let s = local[&rows.stream[i]];
-        chunk.push(s, rows.ts[i], rows.line(i), rows.meta(i));
+        meta.clear();
+        meta.extend(rows.meta(i).map(|(k, v)| (k.to_string(), v.to_string())));
+        chunk.push(s, rows.ts[i], rows.line(i), &meta);
     }
     Ok((chunk, dups as u64))
 }

@@ -59,25 +59,35 @@ pub(crate) fn slice_width(raw_bytes: u64, span_ns: i64, min_ns: i64, max_ns: i64
     pick.max(floor)
 }
 
-/// Entries in columns, as slices are gathered: streams are block stream ids.
+/// Entries in columns, as slices are gathered: streams are block stream ids. Lines and
+/// metadata live in two text buffers, so that gathering allocates per batch, not per entry.
 #[derive(Debug, Default)]
 pub(crate) struct Rows {
     pub(crate) stream: Vec<u32>,
     pub(crate) ts: Vec<i64>,
     line: Vec<(usize, usize)>,
     text: String,
+    /// Range of each entry's pairs in `pairs`.
     meta: Vec<(u32, u32)>,
-    pairs: Vec<(String, String)>,
+    /// (name start, name end, value start, value end) in `mtext`.
+    pairs: Vec<(u32, u32, u32, u32)>,
+    mtext: String,
 }
 
 impl Rows {
     /// Adds an entry.
-    pub(crate) fn push(&mut self, stream: u32, ts: i64, line: &str, meta: &[(String, String)]) {
+    pub(crate) fn push(&mut self, stream: u32, ts: i64, line: &str, meta: &[(&str, &str)]) {
         let s = self.text.len();
         self.text.push_str(line);
         self.line.push((s, self.text.len()));
         let m = self.pairs.len() as u32;
-        self.pairs.extend_from_slice(meta);
+        for (k, v) in meta {
+            let k0 = self.mtext.len() as u32;
+            self.mtext.push_str(k);
+            let v0 = self.mtext.len() as u32;
+            self.mtext.push_str(v);
+            self.pairs.push((k0, v0, v0, self.mtext.len() as u32));
+        }
         self.meta.push((m, self.pairs.len() as u32));
         self.stream.push(stream);
         self.ts.push(ts);
@@ -100,19 +110,26 @@ impl Rows {
     }
 
     /// The structured metadata of entry `i`.
-    pub(crate) fn meta(&self, i: usize) -> &[(String, String)] {
+    pub(crate) fn meta(&self, i: usize) -> impl ExactSizeIterator<Item = (&str, &str)> {
         let (s, e) = self.meta[i];
-        &self.pairs[s as usize..e as usize]
+        self.pairs[s as usize..e as usize]
+            .iter()
+            .map(|&(k0, k1, v0, v1)| {
+                (
+                    &self.mtext[k0 as usize..k1 as usize],
+                    &self.mtext[v0 as usize..v1 as usize],
+                )
+            })
     }
 
     /// Bytes entry `i` counts for ([`cairn_model::LogEntry::size`]).
     pub(crate) fn size(&self, i: usize) -> usize {
         let (s, e) = self.line[i];
+        let (m0, m1) = self.meta[i];
         (e - s)
-            + self
-                .meta(i)
+            + self.pairs[m0 as usize..m1 as usize]
                 .iter()
-                .map(|(n, v)| n.len() + v.len())
+                .map(|&(k0, k1, v0, v1)| (k1 - k0 + v1 - v0) as usize)
                 .sum::<usize>()
     }
 
@@ -129,6 +146,7 @@ impl Rows {
         self.text.clear();
         self.meta.clear();
         self.pairs.clear();
+        self.mtext.clear();
     }
 
     /// The entries' indexes sorted by (stream, timestamp, line), repeats of an entry (same
@@ -276,7 +294,8 @@ pub(crate) struct LogBlockWriter {
     entries: u64,
     raw: u64,
     duplicates: u64,
-    keys: Vec<u64>,
+    keys: filter::KeyCollector,
+    filter: filter::FilterBuilder,
 }
 
 impl LogBlockWriter {
@@ -333,7 +352,8 @@ impl LogBlockWriter {
             entries: 0,
             raw: 0,
             duplicates: 0,
-            keys: Vec::new(),
+            keys: filter::KeyCollector::default(),
+            filter: filter::FilterBuilder::default(),
         })
     }
 
@@ -385,10 +405,10 @@ impl LogBlockWriter {
                 let i = i as usize;
                 bytes += rows.size(i) as u64;
                 if self.bits_per_key > 0 {
-                    filter::line_keys(rows.line(i).as_bytes(), &mut self.keys);
+                    self.keys.line(rows.line(i).as_bytes());
                 }
             }
-            let f = filter::build(&mut self.keys, self.bits_per_key);
+            let f = self.filter.build(&self.keys.keys, self.bits_per_key);
             let st = &mut self.stats[s as usize];
             st.entries += (end - r) as u64;
             st.bytes += bytes;

@@ -447,7 +447,7 @@ fn collect(
         ),
         false => None,
     };
-    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
     o.lines += b.num_rows() as u64;
     o.bytes += lines.value_data().len() as u64;
     let rows: Vec<usize> = match f.needles.first() {
@@ -471,7 +471,7 @@ fn collect(
                 .ok_or_else(|| corrupt(path, "metadata values are not strings"))?;
             let offs = m.value_offsets();
             for j in offs[i] as usize..offs[i + 1] as usize {
-                pairs.push((keys.value(j).to_string(), values.value(j).to_string()));
+                pairs.push((keys.value(j), values.value(j)));
             }
         }
         out.push(sid.value(i), t, line, &pairs);

@@ -30,8 +30,9 @@ fn sample_block() -> EncodedLogBlock {
             let ts = T0 + slice * 5 * M + i * M / 2;
             // Written in reverse and twice: the writer sorts and drops repeats.
             for s in [1u32, 0] {
-                let meta = if i == 3 {
-                    vec![("trace_id".to_string(), format!("t{slice}{i}"))]
+                let id = format!("t{slice}{i}");
+                let meta: Vec<(&str, &str)> = if i == 3 {
+                    vec![("trace_id", id.as_str())]
                 } else {
                     vec![]
                 };
@@ -236,7 +237,7 @@ async fn blocks_read_back_by_run() {
     assert_eq!(rows.len(), 10);
     assert!(rows.stream.iter().all(|&s| s == 1));
     assert_eq!(rows.line(3), "stream 1 slice 2 entry 3");
-    assert_eq!(rows.meta(3), &[("trace_id".to_string(), "t23".to_string())]);
+    assert_eq!(rows.meta(3).collect::<Vec<_>>(), vec![("trace_id", "t23")]);
     assert!(o.compressed > 0);
     delete_block(&store, &tenant, meta.ulid).await.unwrap();
     assert!(store.list(None).next().await.is_none());
