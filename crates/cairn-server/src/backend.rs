@@ -85,7 +85,6 @@ pub(crate) trait LogsStore: LogQuerier {
     ) -> Result<LogsAppended, StoreFailure>;
 
     /// The same store as a plain [`LogQuerier`] (for the LogQL engine).
-    #[allow(dead_code, reason = "the Loki query endpoints use it")]
     fn log_querier(&self) -> &dyn LogQuerier;
 
     /// Cuts the log head into blocks and uploads them now; returns a JSON summary.
