@@ -9,7 +9,6 @@
 //! say the range holds more, the scan starts late enough to read the newest lines within the
 //! bound, and the answer says in its `warnings` that it is partial.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -37,8 +36,6 @@ use crate::logs::{DETECTED_LEVEL, detect_level};
 const ENDPOINT: &str = "loki_patterns";
 /// Lines fed between two looks at the deadline and the cancel flag.
 const CHECK_EVERY: usize = 4096;
-/// Buckets of the line count estimate that decides where a bounded scan starts.
-const ESTIMATE_BUCKETS: i64 = 256;
 /// The limit's name in the configuration, for warnings.
 const LIMIT_NAME: &str = "limits.logs.max_pattern_lines_per_query";
 
@@ -264,55 +261,65 @@ async fn mine(
     })
 }
 
-/// Where a scan bounded to `job.max_lines` starts to read the newest lines of the range, by
-/// the store's line counts (estimates for stored blocks), on a step boundary; and the count.
+/// Lines in `[from, end)` by the store's counts (exact for the head's recent entries,
+/// in proportion for a stored unit partly inside).
+async fn lines_from(
+    querier: &dyn LogQuerier,
+    tenant: &TenantId,
+    job: &Job,
+    from: i64,
+) -> Result<u64, Error> {
+    let counts = querier
+        .log_stream_counts(
+            tenant,
+            &LogStatsRequest {
+                matchers: job.matchers.clone(),
+                start_ns: from,
+                end_ns: job.end_ns,
+                step_ns: None,
+            },
+        )
+        .await?;
+    Ok(counts
+        .iter()
+        .flat_map(|s| s.buckets.iter())
+        .map(|(_, c)| c.entries)
+        .sum())
+}
+
+/// Where a scan bounded to `job.max_lines` starts to read the newest lines of the range: the
+/// earliest step boundary after which the store counts no more lines than the bound (the
+/// newest step when even it holds more; the scan then stops at the bound), found by
+/// bisection; and the count of the whole range.
 async fn newest_start(
     querier: &dyn LogQuerier,
     tenant: &TenantId,
     job: &Job,
     step_ns: i64,
 ) -> Result<(i64, u64), Error> {
-    let span = job.end_ns - job.start_ns;
-    let bucket = (span / ESTIMATE_BUCKETS + 1).max(1);
-    let counts = querier
-        .log_stream_counts(
-            tenant,
-            &LogStatsRequest {
-                matchers: job.matchers.clone(),
-                start_ns: job.start_ns,
-                end_ns: job.end_ns,
-                step_ns: Some(bucket),
-            },
-        )
-        .await?;
-    let mut per: BTreeMap<i64, u64> = BTreeMap::new();
-    for s in &counts {
-        for (t, c) in &s.buckets {
-            *per.entry(*t).or_default() += c.entries;
-        }
-    }
-    let total: u64 = per.values().sum();
+    let total = lines_from(querier, tenant, job, job.start_ns).await?;
     if total <= job.max_lines {
         return Ok((job.start_ns, total));
     }
-    let mut sum = 0u64;
-    let mut from = None;
-    for (&t, &n) in per.iter().rev() {
-        if from.is_some() && sum + n > job.max_lines {
-            break;
-        }
-        // The newest bucket is read even alone past the bound; the scan stops at it.
-        sum += n;
-        from = Some(t);
-    }
-    let from = from.unwrap_or(job.start_ns);
-    // Start on a step boundary, so that the first bucket answered is a whole one.
-    let aligned = from
+    let first = job
+        .start_ns
         .div_euclid(step_ns)
-        .saturating_add(i64::from(from.rem_euclid(step_ns) != 0))
+        .saturating_add(i64::from(job.start_ns.rem_euclid(step_ns) != 0))
         .saturating_mul(step_ns);
-    let from = if aligned < job.end_ns { aligned } else { from };
-    Ok((from.max(job.start_ns), total))
+    if first >= job.end_ns {
+        return Ok((job.start_ns, total));
+    }
+    let at = |k: i64| first.saturating_add(k.saturating_mul(step_ns));
+    let (mut lo, mut hi) = (0, (job.end_ns - 1 - first) / step_ns);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if lines_from(querier, tenant, job, at(mid)).await? <= job.max_lines {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok((at(lo), total))
 }
 
 /// Feeds a chunk's entries to the miner, at most `budget` of them.
