@@ -9,37 +9,11 @@ use super::build;
 use super::lalr::{self, Assoc, Sym, Tables};
 use super::tokens as t;
 
-/// A semantic value on the parser's stack.
-#[derive(Clone, Debug, Default)]
-pub(crate) enum Val {
-    #[default]
-    None,
-    Str(String),
-    Int(i64),
-    Float(f64),
-    Dur(i64),
-    Query(Box<Query>),
-    Pipeline(Pipeline),
-    Spanset(SpansetExpr),
-    Stage(Stage),
-    ScalarFilter(ScalarFilter),
-    Op(BinaryOp),
-    Scalar(ScalarExpr),
-    Aggregate(Aggregate),
-    Field(FieldExpr),
-    Static(Static),
-    Attr(Attribute),
-    Attrs(Vec<Attribute>),
-    Floats(Vec<f64>),
-    First(FirstStage),
-    Second(SecondStage),
-    Seconds(Vec<SecondStage>),
-    Metrics(MetricsExpr),
-    Hint(Hint),
-    Hints(Vec<Hint>),
-}
+mod values;
 
-type Args = Vec<Val>;
+pub(crate) use values::Val;
+use values::*;
+
 /// A rule's action: the rule's values in, its value out; errors it reports (as Tempo's
 /// actions call the lexer's `Error`) go to the list and parsing goes on.
 type Action = fn(Args, &mut Vec<String>) -> Val;
@@ -55,153 +29,6 @@ pub(crate) struct Rule {
 pub(crate) struct Grammar {
     pub(crate) rules: Vec<Rule>,
     pub(crate) tables: Tables,
-}
-
-fn take(a: &mut Args, i: usize) -> Val {
-    std::mem::take(&mut a[i])
-}
-
-fn s(a: &mut Args, i: usize) -> String {
-    match take(a, i) {
-        Val::Str(s) => s,
-        _ => String::new(),
-    }
-}
-
-fn int(a: &Args, i: usize) -> i64 {
-    match a[i] {
-        Val::Int(v) => v,
-        _ => 0,
-    }
-}
-
-fn pipeline(a: &mut Args, i: usize) -> Pipeline {
-    match take(a, i) {
-        Val::Pipeline(p) => p,
-        _ => Pipeline { stages: Vec::new() },
-    }
-}
-
-fn spanset(a: &mut Args, i: usize) -> SpansetExpr {
-    match take(a, i) {
-        Val::Spanset(e) => e,
-        _ => SpansetExpr::Filter(SpansetFilter {
-            expr: FieldExpr::Static(Static::Bool(true)),
-        }),
-    }
-}
-
-fn filter(a: &mut Args, i: usize) -> SpansetFilter {
-    match spanset(a, i) {
-        SpansetExpr::Filter(f) => f,
-        _ => SpansetFilter {
-            expr: FieldExpr::Static(Static::Bool(true)),
-        },
-    }
-}
-
-fn op(a: &mut Args, i: usize) -> BinaryOp {
-    match take(a, i) {
-        Val::Op(o) => o,
-        _ => BinaryOp::Eq,
-    }
-}
-
-fn scalar_expr(a: &mut Args, i: usize) -> ScalarExpr {
-    match take(a, i) {
-        Val::Scalar(e) => e,
-        Val::Static(s) => ScalarExpr::Static(s),
-        Val::Aggregate(g) => ScalarExpr::Aggregate(g),
-        _ => ScalarExpr::Static(Static::Nil),
-    }
-}
-
-fn aggregate(a: &mut Args, i: usize) -> Aggregate {
-    match take(a, i) {
-        Val::Aggregate(g) => g,
-        _ => Aggregate {
-            op: AggregateOp::Count,
-            expr: None,
-        },
-    }
-}
-
-fn field(a: &mut Args, i: usize) -> FieldExpr {
-    match take(a, i) {
-        Val::Field(f) => f,
-        Val::Static(s) => FieldExpr::Static(s),
-        Val::Attr(x) => FieldExpr::Attribute(x),
-        _ => FieldExpr::Static(Static::Nil),
-    }
-}
-
-fn stat(a: &mut Args, i: usize) -> Static {
-    match take(a, i) {
-        Val::Static(s) => s,
-        _ => Static::Nil,
-    }
-}
-
-fn attr(a: &mut Args, i: usize) -> Attribute {
-    match take(a, i) {
-        Val::Attr(x) => x,
-        _ => Attribute::Intrinsic(Intrinsic::Duration),
-    }
-}
-
-fn attrs(a: &mut Args, i: usize) -> Vec<Attribute> {
-    match take(a, i) {
-        Val::Attrs(v) => v,
-        _ => Vec::new(),
-    }
-}
-
-fn floats(a: &mut Args, i: usize) -> Vec<f64> {
-    match take(a, i) {
-        Val::Floats(v) => v,
-        _ => Vec::new(),
-    }
-}
-
-fn first_stage(a: &mut Args, i: usize) -> FirstStage {
-    match take(a, i) {
-        Val::First(f) => f,
-        _ => FirstStage::Aggregate {
-            op: MetricsOp::Rate,
-            attr: None,
-            quantiles: Vec::new(),
-            by: Vec::new(),
-        },
-    }
-}
-
-fn seconds(a: &mut Args, i: usize) -> Vec<SecondStage> {
-    match take(a, i) {
-        Val::Seconds(v) => v,
-        Val::Second(s) => vec![s],
-        _ => Vec::new(),
-    }
-}
-
-fn metrics(a: &mut Args, i: usize) -> MetricsExpr {
-    match take(a, i) {
-        Val::Metrics(m) => m,
-        _ => MetricsExpr::Pipeline {
-            pipeline: Pipeline { stages: Vec::new() },
-            first: first_stage(a, i),
-            second: Vec::new(),
-        },
-    }
-}
-
-fn query(a: &mut Args, i: usize) -> Query {
-    match take(a, i) {
-        Val::Query(q) => *q,
-        _ => Query {
-            expr: Expr::Spans(Pipeline { stages: Vec::new() }),
-            hints: Vec::new(),
-        },
-    }
 }
 
 fn first(mut a: Args, _: &mut Vec<String>) -> Val {
@@ -749,21 +576,6 @@ fn rules() -> Vec<RuleSpec> {
         r("attributeField", "LINK_DOT IDENTIFIER END_ATTRIBUTE", named!(Sc::Link, false, 1)),
         r("attributeField", "INSTRUMENTATION_DOT IDENTIFIER END_ATTRIBUTE", named!(Sc::Instrumentation, false, 1)),
     ]
-}
-
-fn num(a: &Args, i: usize) -> f64 {
-    match a[i] {
-        Val::Float(f) => f,
-        Val::Int(v) => v as f64,
-        _ => 0.0,
-    }
-}
-
-fn dur(a: &Args, i: usize) -> i64 {
-    match a[i] {
-        Val::Dur(d) => d,
-        _ => 0,
-    }
 }
 
 fn push_stage(mut a: Args, _: &mut Vec<String>) -> Val {
