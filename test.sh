@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command, locally and in CI: installs what the end-to-end tests need when it is
 # missing (Debian's prometheus and prometheus-alertmanager, PyPI's moto[server], pyarrow and
-# the log clients, npm's @grafana/lezer-logql), then checks formatting and lints, runs every unit,
-# integration and end-to-end test, and builds the fuzz targets.
+# the log clients, npm's @grafana/lezer-logql and @grafana/lezer-traceql), then checks
+# formatting and lints, runs every unit, integration and end-to-end test, and builds the fuzz
+# targets.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -55,28 +56,36 @@ if ! python3 -c "$log_client_imports" >/dev/null 2>&1; then
   pip_install "${log_clients[@]}"
   python3 -c "$log_client_imports"
 fi
-# cairn-logql's parse-acceptance test runs Grafana's LogQL editor grammar under Node.js.
+# cairn-logql's and cairn-traceql's parse-acceptance tests run Grafana's editor grammars under Node.js.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "installing the Debian packages nodejs and npm"
   sudo_if_needed apt-get update -qq
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-lezer_dir=crates/cairn-logql/tests/lezer
 lezer_version() {
   node -p "require('./$1').${2:-version}" 2>/dev/null || true
 }
-lezer_pinned=$(lezer_version "$lezer_dir/package.json" "dependencies['@grafana/lezer-logql']")
-if [ "$(lezer_version "$lezer_dir/node_modules/@grafana/lezer-logql/package.json")" != "$lezer_pinned" ]; then
-  echo "installing @grafana/lezer-logql $lezer_pinned (npm ci in $lezer_dir)"
-  (cd "$lezer_dir" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# Grafana's editor grammars, one per query language: cairn-logql's and cairn-traceql's
+# parse-acceptance tests run them.
+lezer_install() {
+  local dir=$1 package=$2 pinned
+  pinned=$(lezer_version "$dir/package.json" "dependencies['$package']")
+  if [ "$(lezer_version "$dir/node_modules/$package/package.json")" != "$pinned" ]; then
+    echo "installing $package $pinned (npm ci in $dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+lezer_install crates/cairn-logql/tests/lezer @grafana/lezer-logql
+lezer_install crates/cairn-traceql/tests/lezer @grafana/lezer-traceql
 prometheus --version 2>&1 | sed -n 1p
 amtool --version 2>&1 | sed -n 1p
 echo "moto $(python3 -c 'import moto; print(moto.__version__)'), pyarrow $(python3 -c 'import pyarrow; print(pyarrow.__version__)')"
 python3 -m pip list --disable-pip-version-check 2>/dev/null |
   grep -iE '^(fluent-logger|python-logging-loki|opentelemetry-(sdk|exporter-otlp-proto-(grpc|http))) ' || true
-echo "node $(node --version), @grafana/lezer-logql $(lezer_version "$lezer_dir/node_modules/@grafana/lezer-logql/package.json")"
+echo "node $(node --version)," \
+  "@grafana/lezer-logql $(lezer_version crates/cairn-logql/tests/lezer/node_modules/@grafana/lezer-logql/package.json)," \
+  "@grafana/lezer-traceql $(lezer_version crates/cairn-traceql/tests/lezer/node_modules/@grafana/lezer-traceql/package.json)"
 
 section "promtool check config config/prometheus.yml"
 promtool check config config/prometheus.yml

@@ -4,11 +4,13 @@
 
 mod logql;
 mod logs;
+mod traceql;
 
 pub use logql::logql;
 pub use logs::{
     content_encoding, fluent_http, forward, loki_push_json, loki_push_proto, otlp_logs,
 };
+pub use traceql::traceql;
 
 use cairn_model::WriteBatch;
 use cairn_wire::{
@@ -23,7 +25,7 @@ const MAX_DECODED: usize = 32 << 20;
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name, for the replay binary.
-pub const TARGETS: [(&str, Target); 11] = [
+pub const TARGETS: [(&str, Target); 12] = [
     ("remote_write_v1", remote_write_v1),
     ("remote_write_v2", remote_write_v2),
     ("remote_read", remote_read),
@@ -35,6 +37,7 @@ pub const TARGETS: [(&str, Target); 11] = [
     ("otlp_logs", otlp_logs),
     ("content_encoding", content_encoding),
     ("logql", logql),
+    ("traceql", traceql),
 ];
 
 /// Limits small enough that fuzzed inputs reach the limit checks.

@@ -1,0 +1,26 @@
+//! TraceQL for Cairn: Tempo's trace query language.
+//!
+//! A query string is parsed ([`parse`]) into a [`Query`] with Tempo's grammar and Tempo's
+//! syntax errors (`parse error at line 1, col 5: syntax error: unexpected ...`): spanset
+//! filters over intrinsics and scoped attributes, spanset and structural operators, pipelines
+//! with aggregates, `by`, `coalesce` and `select`, hints, and TraceQL metrics (first stages such
+//! as `rate()` and `quantile_over_time()`, `topk`/`bottomk` and filters as second stages,
+//! arithmetic between metrics queries). The tree prints ([`std::fmt::Display`]) in a canonical
+//! form that parses back to the same tree. [`validate`] type checks a parsed query as Tempo's
+//! `validate()` does, telling wrong queries ([`Error::Invalid`]) from constructs Tempo parses
+//! but does not run ([`Error::Unsupported`]); [`parse_and_validate`] does both.
+
+mod error;
+mod syntax;
+mod validate;
+
+pub use error::{Error, ParseError, Result};
+pub use syntax::*;
+pub use validate::validate;
+
+/// Parses and type checks a query: what a query endpoint runs before planning.
+pub fn parse_and_validate(input: &str) -> Result<Query> {
+    let q = parse(input)?;
+    validate(&q)?;
+    Ok(q)
+}
