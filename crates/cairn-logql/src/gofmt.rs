@@ -255,13 +255,29 @@ pub(crate) fn parse_go_duration(orig: &str) -> Result<i64, String> {
         };
         let mut v = iv.checked_mul(mult as u128).ok_or_else(invalid)?;
         if !frac_part.is_empty() {
+            // Go's `leadingFraction`: the fraction as an integer over a power of ten, digits
+            // past what an int64 holds dropped, then one float multiplication, so that
+            // `1.035us` is exactly 1035ns.
+            let mut f: u64 = 0;
             let mut scale = 1f64;
-            let mut f = 0f64;
-            for c in frac_part.chars().take(30) {
-                scale /= 10.0;
-                f += (c as u8 - b'0') as f64 * scale;
+            let mut overflow = false;
+            for c in frac_part.bytes() {
+                if overflow {
+                    continue;
+                }
+                if f > (i64::MAX as u64 - 1) / 10 {
+                    overflow = true;
+                    continue;
+                }
+                let y = f * 10 + u64::from(c - b'0');
+                if y > 1 << 63 {
+                    overflow = true;
+                    continue;
+                }
+                f = y;
+                scale *= 10.0;
             }
-            v += (f * mult as f64) as u128;
+            v += (f as f64 * (mult as f64 / scale)) as u128;
         }
         total += v;
         if total > i64::MAX as u128 + u128::from(neg) {
@@ -491,6 +507,8 @@ mod tests {
         assert_eq!(parse_go_duration("-5m"), Ok(-300_000_000_000));
         assert_eq!(parse_go_duration("1h30m"), Ok(5_400_000_000_000));
         assert_eq!(parse_go_duration("250µs"), Ok(250_000));
+        assert_eq!(parse_go_duration("1.035µs"), Ok(1035));
+        assert_eq!(parse_go_duration("1.001s"), Ok(1_001_000_000));
         assert_eq!(
             parse_go_duration("5"),
             Err("time: missing unit in duration \"5\"".into())
