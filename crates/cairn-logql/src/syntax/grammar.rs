@@ -10,8 +10,8 @@ use crate::error::ParseError;
 
 use super::ast::*;
 use super::build::{self, LfNode, PExpr, PSample};
-use super::lalr::{self, Assoc, Sym, Tables};
 use super::tokens as t;
+use cairn_syntax::{Assoc, Grammar, RuleSpec};
 
 /// A semantic value on the parser's stack.
 #[derive(Clone, Debug, Default)]
@@ -48,20 +48,9 @@ pub(crate) enum Val {
 }
 
 type Args = Vec<Val>;
-type Action = fn(Args) -> Result<Val, ParseError>;
 
-/// A rule of the grammar.
-pub(crate) struct Rule {
-    pub(crate) lhs: u16,
-    pub(crate) len: usize,
-    pub(crate) action: Action,
-}
-
-/// The rules and the tables built from them.
-pub(crate) struct Grammar {
-    pub(crate) rules: Vec<Rule>,
-    pub(crate) tables: Tables,
-}
+/// A rule's action: the rule's values in, its value out, or the error that ends the parse.
+pub(crate) type Action = fn(Args) -> Result<Val, ParseError>;
 
 fn take(a: &mut Args, i: usize) -> Val {
     std::mem::take(&mut a[i])
@@ -297,14 +286,17 @@ macro_rules! act {
     }};
 }
 
-type RuleSpec = (&'static str, &'static str, Action);
-
-fn r(lhs: &'static str, rhs: &'static str, action: Action) -> RuleSpec {
-    (lhs, rhs, action)
+fn r(lhs: &'static str, rhs: &'static str, action: Action) -> RuleSpec<Action> {
+    RuleSpec {
+        lhs,
+        rhs,
+        prec: None,
+        action,
+    }
 }
 
 #[rustfmt::skip]
-fn rules() -> Vec<RuleSpec> {
+fn rules() -> Vec<RuleSpec<Action>> {
     use LineMatch as L;
     vec![
         r("$accept", "root $end", none),
@@ -614,12 +606,6 @@ fn rules() -> Vec<RuleSpec> {
 }
 
 fn terminal(name: &str) -> Option<u8> {
-    if name == "$end" {
-        return Some(t::END);
-    }
-    if name == "error" {
-        return Some(t::ERROR);
-    }
     TERMINALS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
 }
 
@@ -737,33 +723,5 @@ fn precedences() -> Vec<(u8, Assoc)> {
 }
 
 /// The grammar, built once.
-pub(crate) static GRAMMAR: LazyLock<Grammar> = LazyLock::new(|| {
-    let specs = rules();
-    let mut names: Vec<&str> = Vec::new();
-    for (lhs, _, _) in &specs {
-        if !names.contains(lhs) {
-            names.push(lhs);
-        }
-    }
-    let nt = |n: &str| names.iter().position(|x| *x == n);
-    let mut lr_rules = Vec::with_capacity(specs.len());
-    let mut rules = Vec::with_capacity(specs.len());
-    for (lhs, rhs, action) in &specs {
-        let syms: Vec<Sym> = rhs
-            .split_whitespace()
-            .map(|s| match terminal(s) {
-                Some(k) => Sym::T(k),
-                None => Sym::N(nt(s).expect("every nonterminal has rules") as u16),
-            })
-            .collect();
-        let lhs = nt(lhs).expect("listed above") as u16;
-        rules.push(Rule {
-            lhs,
-            len: syms.len(),
-            action: *action,
-        });
-        lr_rules.push((lhs, syms));
-    }
-    let tables = lalr::build(t::N_TERMS, &lr_rules, &precedences(), t::END, t::ERROR);
-    Grammar { rules, tables }
-});
+pub(crate) static GRAMMAR: LazyLock<Grammar<Action>> =
+    LazyLock::new(|| Grammar::new(rules(), terminal, t::NAMES, &precedences()));

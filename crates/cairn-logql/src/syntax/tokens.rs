@@ -4,7 +4,7 @@
 
 macro_rules! tokens {
     ($($name:ident = $text:literal,)*) => {
-        tokens!(@num 4u8; $($name,)*);
+        tokens!(@num cairn_syntax::FIRST_TOKEN; $($name,)*);
         /// Printed names, indexed by token number (0 unused).
         pub(crate) const NAMES: &[&str] = &["", "$end", "error", "$unk", $($text,)*];
     };
@@ -18,9 +18,7 @@ macro_rules! tokens {
 }
 
 /// End of input.
-pub(crate) const END: u8 = 1;
-/// The error pseudo-token of yacc recovery rules.
-pub(crate) const ERROR: u8 = 2;
+pub(crate) const END: u8 = cairn_syntax::END;
 
 tokens! {
     BYTES = "BYTES",
