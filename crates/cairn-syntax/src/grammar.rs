@@ -19,6 +19,28 @@ pub const UNK: u8 = 3;
 /// The number of a language's first declared token.
 pub const FIRST_TOKEN: u8 = 4;
 
+/// Declares a language's terminals in goyacc's numbering: a `u8` constant per token from
+/// [`FIRST_TOKEN`](crate::FIRST_TOKEN) in declaration order, and `NAMES` (printed names, as
+/// syntax errors print them) and `IDENTS` (grammar names), both indexed by token number.
+#[macro_export]
+macro_rules! tokens {
+    ($($name:ident = $text:literal,)*) => {
+        $crate::tokens!(@num $crate::FIRST_TOKEN; $($name,)*);
+        /// Printed names, indexed by token number (0 unused).
+        pub(crate) const NAMES: &[&str] = &["", "$end", "error", "$unk", $($text,)*];
+        /// Grammar names, indexed by token number.
+        pub(crate) const IDENTS: &[&str] =
+            &["", "$end", "error", "$unk", $(stringify!($name),)*];
+    };
+    (@num $n:expr; $first:ident, $($rest:ident,)*) => {
+        // Some terminals are declared only to keep the grammar's numbering.
+        #[allow(dead_code)]
+        pub(crate) const $first: u8 = $n;
+        $crate::tokens!(@num $n + 1; $($rest,)*);
+    };
+    (@num $n:expr;) => {};
+}
+
 /// A rule as a language writes it: `lhs: rhs` in grammar names (terminals as the language's
 /// lookup knows them, `$end`, `error`), the terminal of its `%prec` if it has one, and the
 /// action run when it is reduced.
@@ -244,6 +266,21 @@ impl<A: Copy> Grammar<A> {
         }
         res
     }
+}
+
+/// Longest query accepted, in bytes: Loki's bound; TraceQL takes it too, as a guard against
+/// pathological input (Tempo bounds queries at its HTTP layer).
+pub const MAX_INPUT: usize = 131_072;
+
+/// Refuses a query of [`MAX_INPUT`] bytes or more, with Loki's message.
+pub fn check_input_size(input: &str) -> Result<(), ParseError> {
+    if input.len() >= MAX_INPUT {
+        return Err(ParseError::unpositioned(format!(
+            "input size too long ({} > {MAX_INPUT})",
+            input.len()
+        )));
+    }
+    Ok(())
 }
 
 fn first_error<L: Lexer>(lx: &L) -> ParseError {

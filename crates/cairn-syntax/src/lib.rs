@@ -21,5 +21,7 @@ pub mod lezer;
 pub mod scanner;
 
 pub use error::ParseError;
-pub use grammar::{END, ERROR, FIRST_TOKEN, Grammar, Lexer, RuleSpec, UNK};
+pub use grammar::{
+    END, ERROR, FIRST_TOKEN, Grammar, Lexer, MAX_INPUT, RuleSpec, UNK, check_input_size,
+};
 pub use lalr::Assoc;

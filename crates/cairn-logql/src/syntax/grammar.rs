@@ -605,101 +605,6 @@ fn rules() -> Vec<RuleSpec<Action>> {
     ]
 }
 
-fn terminal(name: &str) -> Option<u8> {
-    TERMINALS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
-}
-
-/// Grammar names of the terminals (the printed names differ for operators).
-const TERMINALS: &[(&str, u8)] = &[
-    ("BYTES", t::BYTES),
-    ("IDENTIFIER", t::IDENTIFIER),
-    ("STRING", t::STRING),
-    ("NUMBER", t::NUMBER),
-    ("FUNCTION_FLAG", t::FUNCTION_FLAG),
-    ("DURATION", t::DURATION),
-    ("RANGE", t::RANGE),
-    ("EQ", t::EQ),
-    ("RE", t::RE),
-    ("NRE", t::NRE),
-    ("NPA", t::NPA),
-    ("OPEN_BRACE", t::OPEN_BRACE),
-    ("CLOSE_BRACE", t::CLOSE_BRACE),
-    ("COMMA", t::COMMA),
-    ("PIPE_MATCH", t::PIPE_MATCH),
-    ("PIPE_EXACT", t::PIPE_EXACT),
-    ("PIPE_PATTERN", t::PIPE_PATTERN),
-    ("OPEN_PARENTHESIS", t::OPEN_PARENTHESIS),
-    ("CLOSE_PARENTHESIS", t::CLOSE_PARENTHESIS),
-    ("BY", t::BY),
-    ("WITHOUT", t::WITHOUT),
-    ("COUNT_OVER_TIME", t::COUNT_OVER_TIME),
-    ("RATE", t::RATE),
-    ("RATE_COUNTER", t::RATE_COUNTER),
-    ("SUM", t::SUM),
-    ("SORT", t::SORT),
-    ("SORT_DESC", t::SORT_DESC),
-    ("AVG", t::AVG),
-    ("MAX", t::MAX),
-    ("MIN", t::MIN),
-    ("COUNT", t::COUNT),
-    ("STDDEV", t::STDDEV),
-    ("STDVAR", t::STDVAR),
-    ("BOTTOMK", t::BOTTOMK),
-    ("TOPK", t::TOPK),
-    ("APPROX_TOPK", t::APPROX_TOPK),
-    ("BYTES_OVER_TIME", t::BYTES_OVER_TIME),
-    ("BYTES_RATE", t::BYTES_RATE),
-    ("BOOL", t::BOOL),
-    ("JSON", t::JSON),
-    ("REGEXP", t::REGEXP),
-    ("LOGFMT", t::LOGFMT),
-    ("PIPE", t::PIPE),
-    ("LINE_FMT", t::LINE_FMT),
-    ("LABEL_FMT", t::LABEL_FMT),
-    ("UNWRAP", t::UNWRAP),
-    ("AVG_OVER_TIME", t::AVG_OVER_TIME),
-    ("SUM_OVER_TIME", t::SUM_OVER_TIME),
-    ("MIN_OVER_TIME", t::MIN_OVER_TIME),
-    ("MAX_OVER_TIME", t::MAX_OVER_TIME),
-    ("STDVAR_OVER_TIME", t::STDVAR_OVER_TIME),
-    ("STDDEV_OVER_TIME", t::STDDEV_OVER_TIME),
-    ("QUANTILE_OVER_TIME", t::QUANTILE_OVER_TIME),
-    ("BYTES_CONV", t::BYTES_CONV),
-    ("DURATION_CONV", t::DURATION_CONV),
-    ("DURATION_SECONDS_CONV", t::DURATION_SECONDS_CONV),
-    ("FIRST_OVER_TIME", t::FIRST_OVER_TIME),
-    ("LAST_OVER_TIME", t::LAST_OVER_TIME),
-    ("ABSENT_OVER_TIME", t::ABSENT_OVER_TIME),
-    ("VECTOR", t::VECTOR),
-    ("LABEL_REPLACE", t::LABEL_REPLACE),
-    ("UNPACK", t::UNPACK),
-    ("OFFSET", t::OFFSET),
-    ("PATTERN", t::PATTERN),
-    ("IP", t::IP),
-    ("ON", t::ON),
-    ("IGNORING", t::IGNORING),
-    ("GROUP_LEFT", t::GROUP_LEFT),
-    ("GROUP_RIGHT", t::GROUP_RIGHT),
-    ("DECOLORIZE", t::DECOLORIZE),
-    ("DROP", t::DROP),
-    ("KEEP", t::KEEP),
-    ("OR", t::OR),
-    ("AND", t::AND),
-    ("UNLESS", t::UNLESS),
-    ("CMP_EQ", t::CMP_EQ),
-    ("NEQ", t::NEQ),
-    ("LT", t::LT),
-    ("LTE", t::LTE),
-    ("GT", t::GT),
-    ("GTE", t::GTE),
-    ("ADD", t::ADD),
-    ("SUB", t::SUB),
-    ("MUL", t::MUL),
-    ("DIV", t::DIV),
-    ("MOD", t::MOD),
-    ("POW", t::POW),
-];
-
 /// Precedence levels as Loki declares them, lowest first.
 fn precedences() -> Vec<(u8, Assoc)> {
     let mut p = vec![(0, Assoc::Left); t::N_TERMS];
@@ -724,4 +629,4 @@ fn precedences() -> Vec<(u8, Assoc)> {
 
 /// The grammar, built once.
 pub(crate) static GRAMMAR: LazyLock<Grammar<Action>> =
-    LazyLock::new(|| Grammar::new(rules(), terminal, t::NAMES, &precedences()));
+    LazyLock::new(|| Grammar::new(rules(), t::terminal, t::NAMES, &precedences()));

@@ -9,9 +9,6 @@ use super::build::{self, PExpr};
 use super::grammar::{Action, GRAMMAR, Val};
 use super::lexer::{Lexer, TokVal, Token};
 
-/// Longest query Loki accepts, in bytes.
-const MAX_INPUT: usize = 131_072;
-
 impl cairn_syntax::Lexer for Lexer<'_> {
     type Token = Token;
 
@@ -45,12 +42,7 @@ impl From<Token> for Val {
 
 /// Parses a LogQL query, with Loki's errors.
 pub fn parse(input: &str) -> Result<Expr, ParseError> {
-    if input.len() >= MAX_INPUT {
-        return Err(ParseError::unpositioned(format!(
-            "input size too long ({} > {MAX_INPUT})",
-            input.len()
-        )));
-    }
+    cairn_syntax::check_input_size(input)?;
     let chars: Vec<char> = input.chars().collect();
     let mut lx = Lexer::new(&chars);
     let root = GRAMMAR.parse(&mut lx, |action: Action, args, _| action(args))?;

@@ -191,3 +191,12 @@ fn recovery_lets_a_later_action_error_win() {
     assert_eq!(parse("(1 1)+13").unwrap_err().msg, "unlucky 13");
     assert_eq!(parse("(1)+13").unwrap_err().msg, "unlucky 13");
 }
+
+#[test]
+fn input_size_is_bounded_as_loki_bounds_it() {
+    assert_eq!(check_input_size(&"a".repeat(131_071)), Ok(()));
+    assert_eq!(
+        check_input_size(&"a".repeat(131_072)).map_err(|e| e.to_string()),
+        Err("parse error : input size too long (131072 > 131072)".to_string())
+    );
+}

@@ -9,10 +9,6 @@ use super::ast::Query;
 use super::grammar::{Action, GRAMMAR, Val};
 use super::lexer::{Lexer, TokVal, Token};
 
-/// Longest query accepted, in bytes (a guard against pathological input; Tempo bounds
-/// queries at its HTTP layer).
-const MAX_INPUT: usize = 131_072;
-
 impl cairn_syntax::Lexer for Lexer<'_> {
     type Token = Token;
 
@@ -48,12 +44,7 @@ impl From<Token> for Val {
 /// Parses a TraceQL query, with Tempo's syntax errors. The result is not type checked: see
 /// [`crate::validate`].
 pub fn parse(input: &str) -> Result<Query, ParseError> {
-    if input.len() >= MAX_INPUT {
-        return Err(ParseError::unpositioned(format!(
-            "input size too long ({} > {MAX_INPUT})",
-            input.len()
-        )));
-    }
+    cairn_syntax::check_input_size(input)?;
     let chars: Vec<char> = input.chars().collect();
     let mut lx = Lexer::new(&chars);
     let mut action_errors: Vec<String> = Vec::new();
