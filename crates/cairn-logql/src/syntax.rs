@@ -1,10 +1,10 @@
 //! LogQL syntax: the lexer and LR parser reproducing Loki's grammar and error messages, the
-//! syntax tree, and its canonical printed form.
+//! syntax tree, and its canonical printed form. The scanner, the table builder and the parser
+//! loop are `cairn-syntax`'s, shared with TraceQL; the tokens, rules and actions are here.
 
 mod ast;
 mod build;
 mod grammar;
-mod lalr;
 mod lexer;
 mod parser;
 mod pretty;

@@ -156,6 +156,32 @@ async fn grouping_and_parsed_labels() {
 }
 
 #[tokio::test]
+async fn unwrap_duration_reads_fractions_exactly() {
+    // `duration()` converts with Go's time.ParseDuration: 1.035µs is exactly 1035ns, so
+    // 1.035e-6 seconds (a float sum of the fraction's digits gives 1034ns).
+    let t = TenantId::default_tenant();
+    let mut store = MemoryLogQuerier::new();
+    store.add(
+        &t,
+        labels(&[("app", "c")]),
+        &[LogEntry::new(10 * S, "latency=1.035µs")],
+    );
+    let expr =
+        parse(r#"sum_over_time({app="c"} | logfmt | unwrap duration(latency) [1m])"#).unwrap();
+    let out = Engine::new(EngineOptions::default())
+        .execute(&store, &t, &expr, &QueryParams::instant(60 * S))
+        .await
+        .unwrap();
+    match out.value {
+        QueryValue::Metric(Value::Vector(v)) => {
+            assert_eq!(v.len(), 1);
+            assert_eq!(v[0].v, 1035.0 / 1e9);
+        }
+        other => panic!("not a vector: {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn unwrap_aggregations() {
     let q =
         |f: &str| format!(r#"{f}({{app="a"}} | logfmt | unwrap duration(latency) [1m]) by (app)"#);

@@ -185,6 +185,22 @@ fn unpack_replaces_the_line() {
 }
 
 #[test]
+fn duration_fractions_are_exact() {
+    // Go's time.ParseDuration reads 1.035µs as 1µs + 35/1000 µs, integers both: 1035ns. Summing
+    // the fraction's digits in floats (0.03 + 0.005 = 0.034999...) truncates to 1034ns.
+    let line = "d=1.035µs";
+    let ge = r#"{app="a"} | logfmt | d >= 1035ns"#;
+    assert!(run(ge, &[("app", "a")], line).is_some());
+    let lt = r#"{app="a"} | logfmt | d < 1035ns"#;
+    assert!(run(lt, &[("app", "a")], line).is_none());
+    // The query side reads its duration the same way, and prints it back unchanged.
+    let eq = r#"{app="a"} | logfmt | d == 1.035µs"#;
+    assert!(run(eq, &[("app", "a")], "d=1035ns").is_some());
+    assert!(run(eq, &[("app", "a")], "d=1034ns").is_none());
+    assert!(parse(eq).unwrap().to_string().ends_with("d==1.035µs"));
+}
+
+#[test]
 fn label_filters() {
     let q = r#"{app="a"} | logfmt | status >= 500 and (latency > 1s or size > 1KB)"#;
     assert!(run(q, &[("app", "a")], "status=503 latency=2s size=10").is_some());

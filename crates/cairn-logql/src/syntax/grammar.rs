@@ -10,8 +10,8 @@ use crate::error::ParseError;
 
 use super::ast::*;
 use super::build::{self, LfNode, PExpr, PSample};
-use super::lalr::{self, Assoc, Sym, Tables};
 use super::tokens as t;
+use cairn_syntax::{Assoc, Grammar, RuleSpec};
 
 /// A semantic value on the parser's stack.
 #[derive(Clone, Debug, Default)]
@@ -48,20 +48,9 @@ pub(crate) enum Val {
 }
 
 type Args = Vec<Val>;
-type Action = fn(Args) -> Result<Val, ParseError>;
 
-/// A rule of the grammar.
-pub(crate) struct Rule {
-    pub(crate) lhs: u16,
-    pub(crate) len: usize,
-    pub(crate) action: Action,
-}
-
-/// The rules and the tables built from them.
-pub(crate) struct Grammar {
-    pub(crate) rules: Vec<Rule>,
-    pub(crate) tables: Tables,
-}
+/// A rule's action: the rule's values in, its value out, or the error that ends the parse.
+pub(crate) type Action = fn(Args) -> Result<Val, ParseError>;
 
 fn take(a: &mut Args, i: usize) -> Val {
     std::mem::take(&mut a[i])
@@ -297,14 +286,17 @@ macro_rules! act {
     }};
 }
 
-type RuleSpec = (&'static str, &'static str, Action);
-
-fn r(lhs: &'static str, rhs: &'static str, action: Action) -> RuleSpec {
-    (lhs, rhs, action)
+fn r(lhs: &'static str, rhs: &'static str, action: Action) -> RuleSpec<Action> {
+    RuleSpec {
+        lhs,
+        rhs,
+        prec: None,
+        action,
+    }
 }
 
 #[rustfmt::skip]
-fn rules() -> Vec<RuleSpec> {
+fn rules() -> Vec<RuleSpec<Action>> {
     use LineMatch as L;
     vec![
         r("$accept", "root $end", none),
@@ -613,107 +605,6 @@ fn rules() -> Vec<RuleSpec> {
     ]
 }
 
-fn terminal(name: &str) -> Option<u8> {
-    if name == "$end" {
-        return Some(t::END);
-    }
-    if name == "error" {
-        return Some(t::ERROR);
-    }
-    TERMINALS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
-}
-
-/// Grammar names of the terminals (the printed names differ for operators).
-const TERMINALS: &[(&str, u8)] = &[
-    ("BYTES", t::BYTES),
-    ("IDENTIFIER", t::IDENTIFIER),
-    ("STRING", t::STRING),
-    ("NUMBER", t::NUMBER),
-    ("FUNCTION_FLAG", t::FUNCTION_FLAG),
-    ("DURATION", t::DURATION),
-    ("RANGE", t::RANGE),
-    ("EQ", t::EQ),
-    ("RE", t::RE),
-    ("NRE", t::NRE),
-    ("NPA", t::NPA),
-    ("OPEN_BRACE", t::OPEN_BRACE),
-    ("CLOSE_BRACE", t::CLOSE_BRACE),
-    ("COMMA", t::COMMA),
-    ("PIPE_MATCH", t::PIPE_MATCH),
-    ("PIPE_EXACT", t::PIPE_EXACT),
-    ("PIPE_PATTERN", t::PIPE_PATTERN),
-    ("OPEN_PARENTHESIS", t::OPEN_PARENTHESIS),
-    ("CLOSE_PARENTHESIS", t::CLOSE_PARENTHESIS),
-    ("BY", t::BY),
-    ("WITHOUT", t::WITHOUT),
-    ("COUNT_OVER_TIME", t::COUNT_OVER_TIME),
-    ("RATE", t::RATE),
-    ("RATE_COUNTER", t::RATE_COUNTER),
-    ("SUM", t::SUM),
-    ("SORT", t::SORT),
-    ("SORT_DESC", t::SORT_DESC),
-    ("AVG", t::AVG),
-    ("MAX", t::MAX),
-    ("MIN", t::MIN),
-    ("COUNT", t::COUNT),
-    ("STDDEV", t::STDDEV),
-    ("STDVAR", t::STDVAR),
-    ("BOTTOMK", t::BOTTOMK),
-    ("TOPK", t::TOPK),
-    ("APPROX_TOPK", t::APPROX_TOPK),
-    ("BYTES_OVER_TIME", t::BYTES_OVER_TIME),
-    ("BYTES_RATE", t::BYTES_RATE),
-    ("BOOL", t::BOOL),
-    ("JSON", t::JSON),
-    ("REGEXP", t::REGEXP),
-    ("LOGFMT", t::LOGFMT),
-    ("PIPE", t::PIPE),
-    ("LINE_FMT", t::LINE_FMT),
-    ("LABEL_FMT", t::LABEL_FMT),
-    ("UNWRAP", t::UNWRAP),
-    ("AVG_OVER_TIME", t::AVG_OVER_TIME),
-    ("SUM_OVER_TIME", t::SUM_OVER_TIME),
-    ("MIN_OVER_TIME", t::MIN_OVER_TIME),
-    ("MAX_OVER_TIME", t::MAX_OVER_TIME),
-    ("STDVAR_OVER_TIME", t::STDVAR_OVER_TIME),
-    ("STDDEV_OVER_TIME", t::STDDEV_OVER_TIME),
-    ("QUANTILE_OVER_TIME", t::QUANTILE_OVER_TIME),
-    ("BYTES_CONV", t::BYTES_CONV),
-    ("DURATION_CONV", t::DURATION_CONV),
-    ("DURATION_SECONDS_CONV", t::DURATION_SECONDS_CONV),
-    ("FIRST_OVER_TIME", t::FIRST_OVER_TIME),
-    ("LAST_OVER_TIME", t::LAST_OVER_TIME),
-    ("ABSENT_OVER_TIME", t::ABSENT_OVER_TIME),
-    ("VECTOR", t::VECTOR),
-    ("LABEL_REPLACE", t::LABEL_REPLACE),
-    ("UNPACK", t::UNPACK),
-    ("OFFSET", t::OFFSET),
-    ("PATTERN", t::PATTERN),
-    ("IP", t::IP),
-    ("ON", t::ON),
-    ("IGNORING", t::IGNORING),
-    ("GROUP_LEFT", t::GROUP_LEFT),
-    ("GROUP_RIGHT", t::GROUP_RIGHT),
-    ("DECOLORIZE", t::DECOLORIZE),
-    ("DROP", t::DROP),
-    ("KEEP", t::KEEP),
-    ("OR", t::OR),
-    ("AND", t::AND),
-    ("UNLESS", t::UNLESS),
-    ("CMP_EQ", t::CMP_EQ),
-    ("NEQ", t::NEQ),
-    ("LT", t::LT),
-    ("LTE", t::LTE),
-    ("GT", t::GT),
-    ("GTE", t::GTE),
-    ("ADD", t::ADD),
-    ("SUB", t::SUB),
-    ("MUL", t::MUL),
-    ("DIV", t::DIV),
-    ("MOD", t::MOD),
-    ("POW", t::POW),
-];
-
 /// Precedence levels as Loki declares them, lowest first.
 fn precedences() -> Vec<(u8, Assoc)> {
     let mut p = vec![(0, Assoc::Left); t::N_TERMS];
@@ -737,33 +628,5 @@ fn precedences() -> Vec<(u8, Assoc)> {
 }
 
 /// The grammar, built once.
-pub(crate) static GRAMMAR: LazyLock<Grammar> = LazyLock::new(|| {
-    let specs = rules();
-    let mut names: Vec<&str> = Vec::new();
-    for (lhs, _, _) in &specs {
-        if !names.contains(lhs) {
-            names.push(lhs);
-        }
-    }
-    let nt = |n: &str| names.iter().position(|x| *x == n);
-    let mut lr_rules = Vec::with_capacity(specs.len());
-    let mut rules = Vec::with_capacity(specs.len());
-    for (lhs, rhs, action) in &specs {
-        let syms: Vec<Sym> = rhs
-            .split_whitespace()
-            .map(|s| match terminal(s) {
-                Some(k) => Sym::T(k),
-                None => Sym::N(nt(s).expect("every nonterminal has rules") as u16),
-            })
-            .collect();
-        let lhs = nt(lhs).expect("listed above") as u16;
-        rules.push(Rule {
-            lhs,
-            len: syms.len(),
-            action: *action,
-        });
-        lr_rules.push((lhs, syms));
-    }
-    let tables = lalr::build(t::N_TERMS, &lr_rules, &precedences(), t::END, t::ERROR);
-    Grammar { rules, tables }
-});
+pub(crate) static GRAMMAR: LazyLock<Grammar<Action>> =
+    LazyLock::new(|| Grammar::new(rules(), t::terminal, t::NAMES, &precedences()));

@@ -2,27 +2,11 @@
 //! them: the order decides how "expecting X or Y" lists in syntax errors read, and the names
 //! are the ones those messages print.
 
-macro_rules! tokens {
-    ($($name:ident = $text:literal,)*) => {
-        tokens!(@num 4u8; $($name,)*);
-        /// Printed names, indexed by token number (0 unused).
-        pub(crate) const NAMES: &[&str] = &["", "$end", "error", "$unk", $($text,)*];
-    };
-    (@num $n:expr; $first:ident, $($rest:ident,)*) => {
-        // Some terminals are declared only to keep Loki's numbering (MATCHERS, LABELS).
-        #[allow(dead_code)]
-        pub(crate) const $first: u8 = $n;
-        tokens!(@num $n + 1; $($rest,)*);
-    };
-    (@num $n:expr;) => {};
-}
-
 /// End of input.
-pub(crate) const END: u8 = 1;
-/// The error pseudo-token of yacc recovery rules.
-pub(crate) const ERROR: u8 = 2;
+pub(crate) const END: u8 = cairn_syntax::END;
 
-tokens! {
+// MATCHERS and LABELS are declared only to keep Loki's numbering.
+cairn_syntax::tokens! {
     BYTES = "BYTES",
     IDENTIFIER = "IDENTIFIER",
     STRING = "STRING",
@@ -119,6 +103,11 @@ tokens! {
 
 /// Number of terminals, the unused 0 included.
 pub(crate) const N_TERMS: usize = NAMES.len();
+
+/// The token of a grammar name (`OPEN_BRACE`).
+pub(crate) fn terminal(ident: &str) -> Option<u8> {
+    IDENTS.iter().position(|n| *n == ident).map(|i| i as u8)
+}
 
 /// Keywords and operators, matched case-insensitively on the token text (Loki's `tokens`).
 pub(crate) fn keyword(text: &str) -> Option<u8> {

@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 
 use super::ast::*;
 use super::build;
-use super::lalr::{self, Assoc, Sym, Tables};
 use super::tokens as t;
+use cairn_syntax::{Assoc, Grammar, RuleSpec};
 
 mod values;
 
@@ -16,20 +16,7 @@ use values::*;
 
 /// A rule's action: the rule's values in, its value out; errors it reports (as Tempo's
 /// actions call the lexer's `Error`) go to the list and parsing goes on.
-type Action = fn(Args, &mut Vec<String>) -> Val;
-
-/// A rule of the grammar.
-pub(crate) struct Rule {
-    pub(crate) lhs: u16,
-    pub(crate) len: usize,
-    pub(crate) action: Action,
-}
-
-/// The rules and the tables built from them.
-pub(crate) struct Grammar {
-    pub(crate) rules: Vec<Rule>,
-    pub(crate) tables: Tables,
-}
+pub(crate) type Action = fn(Args, &mut Vec<String>) -> Val;
 
 fn first(mut a: Args, _: &mut Vec<String>) -> Val {
     take(&mut a, 0)
@@ -215,18 +202,26 @@ macro_rules! agg {
     };
 }
 
-type RuleSpec = (&'static str, &'static str, Option<u8>, Action);
-
-fn r(lhs: &'static str, rhs: &'static str, action: Action) -> RuleSpec {
-    (lhs, rhs, None, action)
+fn r(lhs: &'static str, rhs: &'static str, action: Action) -> RuleSpec<Action> {
+    RuleSpec {
+        lhs,
+        rhs,
+        prec: None,
+        action,
+    }
 }
 
-fn rp(lhs: &'static str, rhs: &'static str, prec: u8, action: Action) -> RuleSpec {
-    (lhs, rhs, Some(prec), action)
+fn rp(lhs: &'static str, rhs: &'static str, prec: u8, action: Action) -> RuleSpec<Action> {
+    RuleSpec {
+        lhs,
+        rhs,
+        prec: Some(prec),
+        action,
+    }
 }
 
 #[rustfmt::skip]
-fn rules() -> Vec<RuleSpec> {
+fn rules() -> Vec<RuleSpec<Action>> {
     use BinaryOp as B;
     use SpansetOp as S;
     use Intrinsic as I;
@@ -651,42 +646,5 @@ fn precedences() -> Vec<(u8, Assoc)> {
 }
 
 /// The grammar, built once.
-pub(crate) static GRAMMAR: LazyLock<Grammar> = LazyLock::new(|| {
-    let specs = rules();
-    let mut names: Vec<&str> = Vec::new();
-    for (lhs, _, _, _) in &specs {
-        if !names.contains(lhs) {
-            names.push(lhs);
-        }
-    }
-    let nt = |n: &str| names.iter().position(|x| *x == n);
-    let mut lr_rules = Vec::with_capacity(specs.len());
-    let mut precs = Vec::with_capacity(specs.len());
-    let mut rules = Vec::with_capacity(specs.len());
-    for (lhs, rhs, prec, action) in &specs {
-        let syms: Vec<Sym> = rhs
-            .split_whitespace()
-            .map(|s| match t::terminal(s) {
-                Some(k) => Sym::T(k),
-                None => Sym::N(nt(s).expect("every nonterminal has rules") as u16),
-            })
-            .collect();
-        let lhs = nt(lhs).expect("listed above") as u16;
-        rules.push(Rule {
-            lhs,
-            len: syms.len(),
-            action: *action,
-        });
-        lr_rules.push((lhs, syms));
-        precs.push(*prec);
-    }
-    let tables = lalr::build(
-        t::N_TERMS,
-        &lr_rules,
-        &precs,
-        &precedences(),
-        t::END,
-        t::ERROR,
-    );
-    Grammar { rules, tables }
-});
+pub(crate) static GRAMMAR: LazyLock<Grammar<Action>> =
+    LazyLock::new(|| Grammar::new(rules(), t::terminal, t::NAMES, &precedences()));

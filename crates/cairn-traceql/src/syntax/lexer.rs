@@ -5,10 +5,11 @@
 //! quoted parts included) up to the first character that cannot be in one, then reports
 //! `END_ATTRIBUTE`.
 
+use cairn_syntax::gofmt::{self, parse_duration, unquote};
+use cairn_syntax::scanner::{self, EOF, Scanner, as_char, is_space};
+
 use crate::error::ParseError;
 
-use super::gofmt;
-use super::scanner::{self, EOF, Scanner, as_char, is_space};
 use super::tokens as t;
 
 /// A value carried by a token.
@@ -53,11 +54,6 @@ fn is_duration_rune(c: i32) -> bool {
         as_char(c),
         Some('n' | 's' | 'u' | 'm' | 'h' | 'µ' | 'd' | 'w' | 'y')
     )
-}
-
-/// A Prometheus duration, else a Go one (Tempo's `parseDuration`).
-pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
-    gofmt::parse_prom_duration(s).or_else(|_| gofmt::parse_go_duration(s))
 }
 
 fn starts_attribute(tok: u8) -> bool {
@@ -108,13 +104,12 @@ impl<'a> Lexer<'a> {
 
     /// Errors reported so far, in order.
     pub(crate) fn errors(&self) -> &[ParseError] {
-        &self.sc.errors
+        self.sc.errors()
     }
 
     /// Records an error at the current token position (the parser reports through this).
     pub(crate) fn error(&mut self, msg: impl Into<String>) {
-        let (l, c) = (self.sc.pos_line, self.sc.pos_col);
-        self.sc.errors.push(ParseError::new(msg, l, c));
+        self.sc.report(msg);
     }
 
     /// The next token; after an error, `$end`.
@@ -304,30 +299,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn try_scan_duration(&mut self, number: &str) -> Option<i64> {
-        let mut s = self.sc.clone();
-        let mut text = number.to_string();
-        let mut consumed = 0;
-        loop {
-            let r = s.peek();
-            if r == EOF || is_space(r) {
-                break;
-            }
-            if !(as_char(r).is_some_and(char::is_numeric) || is_duration_rune(r) || r == '.' as i32)
-            {
-                break;
-            }
-            text.extend(as_char(r));
-            s.next_char();
-            consumed += 1;
-        }
-        if consumed == 0 {
-            return None;
-        }
-        let d = parse_duration(&text).ok()?;
-        for _ in 0..consumed {
-            self.sc.next_char();
-        }
-        Some(d)
+        let glued = |r: i32| {
+            as_char(r).is_some_and(char::is_numeric) || is_duration_rune(r) || r == '.' as i32
+        };
+        self.sc
+            .scan_suffix(number, glued, |text| parse_duration(text).ok())
     }
 }
 
@@ -346,106 +322,6 @@ fn atoi(s: &str) -> Result<i64, String> {
             gofmt::quote(s)
         )
     })
-}
-
-/// Go's `strconv.Unquote` for the string tokens of the scanner.
-fn unquote(s: &str) -> Result<String, String> {
-    let err = || "invalid syntax".to_string();
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() < 2 {
-        return Err(err());
-    }
-    let q = chars[0];
-    if chars[chars.len() - 1] != q {
-        return Err(err());
-    }
-    let body = &chars[1..chars.len() - 1];
-    if q == '`' {
-        if body.contains(&'`') {
-            return Err(err());
-        }
-        return Ok(body.iter().filter(|c| **c != '\r').collect());
-    }
-    if q != '"' && q != '\'' {
-        return Err(err());
-    }
-    if body.contains(&'\n') {
-        return Err(err());
-    }
-    let mut out: Vec<u8> = Vec::with_capacity(body.len());
-    let mut i = 0;
-    let mut buf = [0u8; 4];
-    while i < body.len() {
-        let c = body[i];
-        if c == q {
-            return Err(err());
-        }
-        if c != '\\' {
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            i += 1;
-            continue;
-        }
-        let e = *body.get(i + 1).ok_or_else(err)?;
-        i += 2;
-        let simple = match e {
-            'a' => Some(7u8),
-            'b' => Some(8),
-            'f' => Some(12),
-            'n' => Some(b'\n'),
-            'r' => Some(b'\r'),
-            't' => Some(b'\t'),
-            'v' => Some(11),
-            '\\' => Some(b'\\'),
-            '\'' | '"' => {
-                if e != q {
-                    return Err(err());
-                }
-                Some(e as u8)
-            }
-            _ => None,
-        };
-        if let Some(b) = simple {
-            out.push(b);
-            continue;
-        }
-        match e {
-            'x' | 'u' | 'U' => {
-                let n = match e {
-                    'x' => 2,
-                    'u' => 4,
-                    _ => 8,
-                };
-                let digits: String = body.get(i..i + n).ok_or_else(err)?.iter().collect();
-                let v = u32::from_str_radix(&digits, 16).map_err(|_| err())?;
-                i += n;
-                if e == 'x' {
-                    out.push(v as u8);
-                } else {
-                    let c = char::from_u32(v).ok_or_else(err)?;
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
-            }
-            '0'..='7' => {
-                let digits: String = body.get(i - 1..i + 2).ok_or_else(err)?.iter().collect();
-                let v = u32::from_str_radix(&digits, 8).map_err(|_| err())?;
-                if v > 255 {
-                    return Err(err());
-                }
-                i += 2;
-                out.push(v as u8);
-            }
-            _ => return Err(err()),
-        }
-    }
-    if q == '\'' {
-        let text = String::from_utf8_lossy(&out).into_owned();
-        if text.chars().count() != 1 {
-            return Err(err());
-        }
-        return Ok(text);
-    }
-    // Escapes may spell bytes that are not UTF-8; Rust strings cannot hold them.
-    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
@@ -512,12 +388,5 @@ mod tests {
                 .unwrap_err()
                 .contains("out of range")
         );
-    }
-
-    #[test]
-    fn strings_unquote_like_go() {
-        assert_eq!(unquote(r#""a\"b\n""#), Ok("a\"b\n".into()));
-        assert_eq!(unquote("`a\\b`"), Ok("a\\b".into()));
-        assert!(unquote(r#""\q""#).is_err());
     }
 }

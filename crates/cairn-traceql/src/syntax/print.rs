@@ -5,8 +5,8 @@
 use std::fmt::{self, Display, Formatter, Write};
 
 use super::ast::*;
-use super::gofmt;
 use super::lexer::is_attribute_rune;
+use cairn_syntax::gofmt;
 
 impl Display for Query {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {

@@ -2,32 +2,11 @@
 //! order decides how "expecting X or Y" lists in syntax errors read, and the names are the
 //! ones those messages print (Tempo replaces a token's name by its text where it has one).
 
-macro_rules! tokens {
-    ($($name:ident = $text:literal,)*) => {
-        tokens!(@num 4u8; $($name,)*);
-        /// Printed names, indexed by token number (0 unused).
-        pub(crate) const NAMES: &[&str] = &["", "$end", "error", "$unk", $($text,)*];
-        /// Grammar names (`expr.y`'s identifiers), indexed by token number.
-        pub(crate) const IDENTS: &[&str] = &["", "$end", "error", "$unk", $(stringify!($name),)*];
-    };
-    (@num $n:expr; $first:ident, $($rest:ident,)*) => {
-        // Some terminals are declared only to keep Tempo's numbering (UMINUS).
-        #[allow(dead_code)]
-        pub(crate) const $first: u8 = $n;
-        tokens!(@num $n + 1; $($rest,)*);
-    };
-    (@num $n:expr;) => {};
-}
-
 /// End of input.
-pub(crate) const END: u8 = 1;
-/// The error pseudo-token of yacc recovery rules.
-pub(crate) const ERROR: u8 = 2;
-/// A character no rule knows.
-#[allow(dead_code)]
-pub(crate) const UNK: u8 = 3;
+pub(crate) const END: u8 = cairn_syntax::END;
 
-tokens! {
+// UMINUS is declared only to keep Tempo's numbering.
+cairn_syntax::tokens! {
     IDENTIFIER = "IDENTIFIER",
     STRING = "STRING",
     INTEGER = "INTEGER",

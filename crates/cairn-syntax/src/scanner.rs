@@ -1,24 +1,34 @@
-//! Go's `text/scanner` in its Go-tokens mode (comments skipped), which Tempo's TraceQL lexer
-//! is built on. Error positions come from the scanner's token position, which Go invalidates
-//! (line 0) whenever the lexer advances by single characters: Tempo's messages show that, so
-//! this scanner reproduces it.
+//! Go's `text/scanner` in its Go-tokens mode (comments skipped), which the lexers of Loki and
+//! Tempo are built on: identifiers, numbers with Go's literal rules and error texts, Go string
+//! literals, comments, and positions. Error positions come from the scanner's token position,
+//! which Go invalidates (line 0) whenever a lexer advances by single characters; Loki's and
+//! Tempo's messages show that, so this scanner reproduces it.
+//!
+//! Characters are `i32`s as Go's runes are, so that the token classes below and [`EOF`] can
+//! sit beside them.
 
 use crate::error::ParseError;
 
-pub(crate) const EOF: i32 = -1;
+/// End of input.
+pub const EOF: i32 = -1;
 const UNREAD: i32 = -2;
 
-/// Scanner token classes (Go's `scanner.Ident`, `Int`...), as negative values beside chars.
-pub(crate) const IDENT: i32 = -2;
-pub(crate) const INT: i32 = -3;
-pub(crate) const FLOAT: i32 = -4;
-const CHAR: i32 = -5;
-pub(crate) const STRING: i32 = -6;
-pub(crate) const RAW_STRING: i32 = -7;
+/// An identifier (Go's `scanner.Ident`); the token classes are negative, beside characters.
+pub const IDENT: i32 = -2;
+/// An integer literal (Go's `scanner.Int`).
+pub const INT: i32 = -3;
+/// A floating-point literal (Go's `scanner.Float`).
+pub const FLOAT: i32 = -4;
+/// A character literal (Go's `scanner.Char`).
+pub const CHAR: i32 = -5;
+/// A double-quoted string literal (Go's `scanner.String`).
+pub const STRING: i32 = -6;
+/// A back-quoted string literal (Go's `scanner.RawString`).
+pub const RAW_STRING: i32 = -7;
 
 /// Go's `text/scanner`, over characters, in its Go-tokens mode (comments skipped).
 #[derive(Clone)]
-pub(crate) struct Scanner<'a> {
+pub struct Scanner<'a> {
     src: &'a [char],
     src_pos: usize,
     line: usize,
@@ -28,16 +38,20 @@ pub(crate) struct Scanner<'a> {
     tok_pos: Option<usize>,
     tok_end: usize,
     ch: i32,
-    pub(crate) pos_line: usize,
-    pub(crate) pos_col: usize,
-    pub(crate) errors: Vec<ParseError>,
+    pos_line: usize,
+    pos_col: usize,
+    errors: Vec<ParseError>,
 }
 
-pub(crate) fn is_space(c: i32) -> bool {
+/// Whether `c` is white space (Go's `unicode.IsSpace`).
+#[inline]
+pub fn is_space(c: i32) -> bool {
     c >= 0 && char::from_u32(c as u32).is_some_and(char::is_whitespace)
 }
 
-pub(crate) fn as_char(c: i32) -> Option<char> {
+/// The character `c` stands for; `None` for [`EOF`] and the token classes.
+#[inline]
+pub fn as_char(c: i32) -> Option<char> {
     if c < 0 {
         None
     } else {
@@ -45,10 +59,13 @@ pub(crate) fn as_char(c: i32) -> Option<char> {
     }
 }
 
-fn is_letter(c: i32) -> bool {
+/// Whether `c` is a letter (Go's `unicode.IsLetter`).
+#[inline]
+pub fn is_letter(c: i32) -> bool {
     as_char(c).is_some_and(char::is_alphabetic)
 }
 
+#[inline]
 fn is_decimal(c: i32) -> bool {
     (b'0' as i32..=b'9' as i32).contains(&c)
 }
@@ -66,7 +83,8 @@ fn is_hex(c: i32) -> bool {
 }
 
 impl<'a> Scanner<'a> {
-    pub(crate) fn new(src: &'a [char]) -> Self {
+    /// A scanner at the start of `src`.
+    pub fn new(src: &'a [char]) -> Self {
         Scanner {
             src,
             src_pos: 0,
@@ -83,12 +101,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    pub(crate) fn error(&mut self, msg: impl Into<String>) {
+    /// Records an error of the scanner itself (a malformed literal), as Go's `Scanner.Error`.
+    pub fn error(&mut self, msg: impl Into<String>) {
         self.tok_end = self.src_pos.saturating_sub(self.last_char_len);
         self.errors
             .push(ParseError::new(msg, self.pos_line, self.pos_col));
     }
 
+    #[inline]
     fn read(&mut self) -> i32 {
         let Some(&c) = self.src.get(self.src_pos) else {
             if self.last_char_len > 0 {
@@ -112,7 +132,9 @@ impl<'a> Scanner<'a> {
         c as i32
     }
 
-    pub(crate) fn peek(&mut self) -> i32 {
+    /// Go's `Scanner.Peek`: the next character, not consumed.
+    #[inline]
+    pub fn peek(&mut self) -> i32 {
         if self.ch == UNREAD {
             self.ch = self.read();
             if self.ch == 0xFEFF {
@@ -123,7 +145,8 @@ impl<'a> Scanner<'a> {
     }
 
     /// Go's `Scanner.Next`: one character, and the token position is invalidated.
-    pub(crate) fn next_char(&mut self) -> i32 {
+    #[inline]
+    pub fn next_char(&mut self) -> i32 {
         self.tok_pos = None;
         self.pos_line = 0;
         let ch = self.peek();
@@ -133,11 +156,63 @@ impl<'a> Scanner<'a> {
         ch
     }
 
-    pub(crate) fn token_text(&self) -> String {
+    /// Go's `Scanner.TokenText`: the text of the last scanned token, empty once invalidated.
+    pub fn token_text(&self) -> String {
         match self.tok_pos {
             Some(p) if self.tok_end >= p => self.src[p..self.tok_end].iter().collect(),
             _ => String::new(),
         }
+    }
+
+    /// Records an error at the current token position: how lexers and parser actions report.
+    pub fn report(&mut self, msg: impl Into<String>) {
+        self.errors
+            .push(ParseError::new(msg, self.pos_line, self.pos_col));
+    }
+
+    /// Errors recorded so far, in order.
+    pub fn errors(&self) -> &[ParseError] {
+        &self.errors
+    }
+
+    /// Skips white space character by character (invalidating the token position, as Go's
+    /// `Next` does).
+    pub fn trim_space(&mut self) {
+        while is_space(self.peek()) {
+            self.next_char();
+        }
+    }
+
+    /// A suffix glued to the number `number` just scanned (`5` then `m` in `5m`): the
+    /// characters up to a blank or the end for which `glued` holds, read with Go's `Next`,
+    /// parsed together with the number by `parse`. On success they are consumed; otherwise
+    /// nothing is, and `None` comes back (Loki's and Tempo's `tryScanDuration`).
+    pub fn scan_suffix<T>(
+        &mut self,
+        number: &str,
+        glued: impl Fn(i32) -> bool,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
+        let mut s = self.clone();
+        let mut text = number.to_string();
+        let mut consumed = 0;
+        loop {
+            let r = s.peek();
+            if r == EOF || is_space(r) || !glued(r) {
+                break;
+            }
+            text.extend(as_char(r));
+            s.next_char();
+            consumed += 1;
+        }
+        if consumed == 0 {
+            return None;
+        }
+        let v = parse(&text)?;
+        for _ in 0..consumed {
+            self.next_char();
+        }
+        Some(v)
     }
 
     fn is_ident_rune(c: i32, i: usize) -> bool {
@@ -365,7 +440,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Go's `Scanner.Scan`.
-    pub(crate) fn scan(&mut self) -> i32 {
+    pub fn scan(&mut self) -> i32 {
         let mut ch = self.peek();
         self.tok_pos = None;
         self.pos_line = 0;
@@ -470,4 +545,89 @@ fn invalid_sep(x: &str) -> bool {
         i += 1;
     }
     d == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Token classes (or characters) and texts of `src`, with the scanner's errors.
+    fn scan_all(src: &str) -> (Vec<(i32, String)>, Vec<String>) {
+        let chars: Vec<char> = src.chars().collect();
+        let mut sc = Scanner::new(&chars);
+        let mut toks = Vec::new();
+        loop {
+            let t = sc.scan();
+            if t == EOF {
+                break;
+            }
+            toks.push((t, sc.token_text()));
+        }
+        let errors = sc.errors().iter().map(|e| e.msg.clone()).collect();
+        (toks, errors)
+    }
+
+    #[test]
+    fn tokens_as_go_scans_them() {
+        let (toks, errors) = scan_all("foo_1 42 0x1F 1.5e3 .5 \"a\\\"b\" `r` 'c' /* c */ // x\n=~");
+        let expected = [
+            (IDENT, "foo_1"),
+            (INT, "42"),
+            (INT, "0x1F"),
+            (FLOAT, "1.5e3"),
+            (FLOAT, ".5"),
+            (STRING, "\"a\\\"b\""),
+            (RAW_STRING, "`r`"),
+            (CHAR, "'c'"),
+            ('=' as i32, "="),
+            ('~' as i32, "~"),
+        ];
+        let expected: Vec<(i32, String)> =
+            expected.iter().map(|(t, s)| (*t, s.to_string())).collect();
+        assert_eq!(toks, expected);
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn malformed_literals_report_go_texts() {
+        assert_eq!(scan_all("0x").1, ["hexadecimal literal has no digits"]);
+        assert_eq!(scan_all("1_").1, ["'_' must separate successive digits"]);
+        assert_eq!(scan_all("0o8").1, ["invalid digit '8' in octal literal"]);
+        assert_eq!(scan_all("1e").1, ["exponent has no digits"]);
+        assert_eq!(scan_all("\"abc").1, ["literal not terminated"]);
+        assert_eq!(scan_all("/* x").1, ["comment not terminated"]);
+        assert_eq!(scan_all("'ab'").1, ["invalid char literal"]);
+    }
+
+    #[test]
+    fn positions_and_their_invalidation() {
+        let chars: Vec<char> = "a\n  bc d".chars().collect();
+        let mut sc = Scanner::new(&chars);
+        sc.scan();
+        sc.scan();
+        sc.report("at bc");
+        // Reading by characters invalidates the position: Go reports line 0 then.
+        sc.next_char();
+        sc.report("after next");
+        sc.scan();
+        sc.report("at d");
+        let got: Vec<(usize, usize)> = sc.errors().iter().map(|e| (e.line, e.col)).collect();
+        assert_eq!(got, [(2, 3), (0, 3), (2, 6)]);
+    }
+
+    #[test]
+    fn suffixes_glue_only_when_they_parse() {
+        let chars: Vec<char> = "5ms x".chars().collect();
+        let mut sc = Scanner::new(&chars);
+        assert_eq!(sc.scan(), INT);
+        let unit = |c: i32| as_char(c).is_some_and(|c| c.is_ascii_alphabetic());
+        assert_eq!(sc.scan_suffix("5", unit, |_| None::<()>), None);
+        assert_eq!(sc.peek(), 'm' as i32, "nothing consumed on failure");
+        assert_eq!(
+            sc.scan_suffix("5", unit, |t| Some(t.to_string())),
+            Some("5ms".to_string())
+        );
+        assert_eq!(sc.scan(), IDENT);
+        assert_eq!(sc.token_text(), "x");
+    }
 }

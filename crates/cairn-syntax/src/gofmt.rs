@@ -1,11 +1,13 @@
-//! The value formats TraceQL inherits from Go: quoted strings, `strconv.ParseFloat`, Go and
-//! Prometheus durations. Tempo's lexer reads numbers and durations with Go's rules, so ours
-//! does too; the canonical form prints strings and durations so that Go reads them back.
+//! The literal formats LogQL and TraceQL inherit from Go: quoted strings (`strconv.Quote` and
+//! `Unquote`, Prometheus' `strutil.Unquote`), `strconv.ParseFloat`, and Go and Prometheus
+//! durations. Loki's and Tempo's lexers read literals with Go's rules and their error texts
+//! reach users, so ours follow Go's rules, not Rust's; canonical forms print strings and
+//! durations so that Go reads them back.
 
 use std::fmt::Write;
 
 /// Go's `strconv.Quote`: double quotes, Go escapes, printable characters kept.
-pub(crate) fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -50,7 +52,7 @@ fn is_go_print(c: char) -> bool {
 }
 
 /// Go's `strconv.ParseFloat(s, 64)`, with its error text.
-pub(crate) fn parse_float(s: &str) -> Result<f64, String> {
+pub fn parse_float(s: &str) -> Result<f64, String> {
     let invalid = || format!("strconv.ParseFloat: parsing {}: invalid syntax", quote(s));
     let t = s.strip_prefix(['+', '-']).unwrap_or(s);
     let neg = s.starts_with('-');
@@ -128,7 +130,7 @@ const MIN: i64 = 60 * SEC;
 const HOUR: i64 = 60 * MIN;
 
 /// Go's `time.ParseDuration`, with its error texts.
-pub(crate) fn parse_go_duration(orig: &str) -> Result<i64, String> {
+pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
     let invalid = || format!("time: invalid duration {}", quote(orig));
     let mut s = orig;
     let mut neg = false;
@@ -227,8 +229,14 @@ pub(crate) fn parse_go_duration(orig: &str) -> Result<i64, String> {
     Ok(if neg { (-t) as i64 } else { t as i64 })
 }
 
+/// A duration after a number in a query: Prometheus' form, else Go's (Loki's and Tempo's
+/// `parseDuration`); the error is Go's.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    parse_prom_duration(s).or_else(|_| parse_go_duration(s))
+}
+
 /// Go's `time.Duration.String`: `1h2m3.5s`, `500ms`, `0s`.
-pub(crate) fn format_go_duration(d: i64) -> String {
+pub fn format_go_duration(d: i64) -> String {
     if d == 0 {
         return "0s".into();
     }
@@ -278,7 +286,7 @@ fn frac(v: u64, div: u64) -> String {
 }
 
 /// Prometheus' `model.ParseDuration` (units y w d h m s ms, biggest first, no sign).
-pub(crate) fn parse_prom_duration(orig: &str) -> Result<i64, String> {
+pub fn parse_prom_duration(orig: &str) -> Result<i64, String> {
     match orig {
         "0" => return Ok(0),
         "" => return Err("empty duration string".into()),
@@ -332,6 +340,150 @@ pub(crate) fn parse_prom_duration(orig: &str) -> Result<i64, String> {
     Ok(total as i64)
 }
 
+/// Prometheus' `model.Duration.String` (millisecond precision, `1h30m`, `90d`, `2w`).
+pub fn format_prom_duration(d: i64) -> String {
+    let mut ms = d / MS;
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    if ms < 0 {
+        out.push('-');
+        ms = -ms;
+    }
+    let units: [(&str, i64, bool); 7] = [
+        ("y", 1000 * 60 * 60 * 24 * 365, true),
+        ("w", 1000 * 60 * 60 * 24 * 7, true),
+        ("d", 1000 * 60 * 60 * 24, false),
+        ("h", 1000 * 60 * 60, false),
+        ("m", 1000 * 60, false),
+        ("s", 1000, false),
+        ("ms", 1, false),
+    ];
+    for (unit, mult, exact) in units {
+        if exact && ms % mult != 0 {
+            continue;
+        }
+        let v = ms / mult;
+        if v > 0 {
+            let _ = write!(out, "{v}{unit}");
+            ms -= v * mult;
+        }
+    }
+    out
+}
+
+/// Go's `strconv.Unquote` for the string tokens of the scanner: a raw string loses its
+/// carriage returns, a single-quoted literal is one character.
+pub fn unquote(s: &str) -> Result<String, String> {
+    unquote_as(s, true)
+}
+
+/// Prometheus' `strutil.Unquote`, which Loki's lexer uses: a raw string is kept as written,
+/// single quotes may hold any number of characters.
+pub fn unquote_prometheus(s: &str) -> Result<String, String> {
+    unquote_as(s, false)
+}
+
+fn unquote_as(s: &str, go: bool) -> Result<String, String> {
+    let err = || "invalid syntax".to_string();
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() < 2 {
+        return Err(err());
+    }
+    let q = chars[0];
+    if chars[chars.len() - 1] != q {
+        return Err(err());
+    }
+    let body = &chars[1..chars.len() - 1];
+    if q == '`' {
+        if body.contains(&'`') {
+            return Err(err());
+        }
+        if go {
+            return Ok(body.iter().filter(|c| **c != '\r').collect());
+        }
+        return Ok(body.iter().collect());
+    }
+    if q != '"' && q != '\'' {
+        return Err(err());
+    }
+    if body.contains(&'\n') {
+        return Err(err());
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(body.len());
+    let mut i = 0;
+    let mut buf = [0u8; 4];
+    while i < body.len() {
+        let c = body[i];
+        if c == q {
+            return Err(err());
+        }
+        if c != '\\' {
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            i += 1;
+            continue;
+        }
+        let e = *body.get(i + 1).ok_or_else(err)?;
+        i += 2;
+        let simple = match e {
+            'a' => Some(7u8),
+            'b' => Some(8),
+            'f' => Some(12),
+            'n' => Some(b'\n'),
+            'r' => Some(b'\r'),
+            't' => Some(b'\t'),
+            'v' => Some(11),
+            '\\' => Some(b'\\'),
+            '\'' | '"' => {
+                if e != q {
+                    return Err(err());
+                }
+                Some(e as u8)
+            }
+            _ => None,
+        };
+        if let Some(b) = simple {
+            out.push(b);
+            continue;
+        }
+        match e {
+            'x' | 'u' | 'U' => {
+                let n = match e {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let digits: String = body.get(i..i + n).ok_or_else(err)?.iter().collect();
+                let v = u32::from_str_radix(&digits, 16).map_err(|_| err())?;
+                i += n;
+                if e == 'x' {
+                    out.push(v as u8);
+                } else {
+                    let c = char::from_u32(v).ok_or_else(err)?;
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+            '0'..='7' => {
+                let digits: String = body.get(i - 1..i + 2).ok_or_else(err)?.iter().collect();
+                let v = u32::from_str_radix(&digits, 8).map_err(|_| err())?;
+                if v > 255 {
+                    return Err(err());
+                }
+                i += 2;
+                out.push(v as u8);
+            }
+            _ => return Err(err()),
+        }
+    }
+    // Escapes may spell bytes that are not UTF-8; Rust strings cannot hold them.
+    let text = String::from_utf8_lossy(&out).into_owned();
+    if go && q == '\'' && text.chars().count() != 1 {
+        return Err(err());
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +520,53 @@ mod tests {
             Err("unknown unit \"minutes\" in duration \"5minutes\"".into())
         );
         assert!(parse_prom_duration("30m1h").is_err());
+        assert_eq!(format_prom_duration(90 * MIN), "1h30m");
+        assert_eq!(format_prom_duration(14 * 24 * HOUR), "2w");
+        assert_eq!(format_prom_duration(15 * 24 * HOUR), "15d");
+    }
+
+    #[test]
+    fn query_durations_try_prometheus_then_go() {
+        assert_eq!(parse_duration("1d"), Ok(24 * HOUR));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(
+            parse_duration("1x"),
+            Err("time: unknown unit \"x\" in duration \"1x\"".into())
+        );
+    }
+
+    #[test]
+    fn go_fractions_are_exact() {
+        // 0.035 has no exact binary form: summing digit / 10^k in floats gives 1.0349999...µs.
+        assert_eq!(parse_go_duration("1.035µs"), Ok(1035));
+        assert_eq!(parse_go_duration("0.1s"), Ok(100_000_000));
+        assert_eq!(parse_go_duration("1.000000001s"), Ok(1_000_000_001));
+        assert_eq!(parse_go_duration("2.5h"), Ok(9_000_000_000_000));
+        // Digits past what an int64 holds are dropped, as Go drops them.
+        assert_eq!(
+            parse_go_duration("0.12345678901234567890s"),
+            Ok(123_456_789)
+        );
+        assert_eq!(parse_go_duration("1.00000000000000000000000001s"), Ok(SEC));
+    }
+
+    #[test]
+    fn strings_unquote_like_go_and_prometheus() {
+        for unq in [unquote, unquote_prometheus] {
+            assert_eq!(unq(r#""a\"b\n""#), Ok("a\"b\n".into()));
+            assert_eq!(unq("`a\\b`"), Ok("a\\b".into()));
+            assert_eq!(unq(r#""\u00e9\x41""#), Ok("éA".into()));
+            assert_eq!(unq(r#""\101""#), Ok("A".into()));
+            assert!(unq(r#""\q""#).is_err());
+            assert!(unq(r#""\400""#).is_err());
+            assert!(unq("\"a").is_err());
+        }
+        // Go keeps one character between single quotes and drops a raw string's CRs;
+        // Prometheus does neither.
+        assert!(unquote("'ab'").is_err());
+        assert_eq!(unquote_prometheus("'ab'"), Ok("ab".into()));
+        assert_eq!(unquote("`a\r\nb`"), Ok("a\nb".into()));
+        assert_eq!(unquote_prometheus("`a\r\nb`"), Ok("a\r\nb".into()));
     }
 
     #[test]

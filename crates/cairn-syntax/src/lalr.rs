@@ -1,9 +1,10 @@
 //! An LALR(1) table builder that makes the same choices as Go's `goyacc`, which generates
-//! Tempo's TraceQL parser: conflicts resolved by precedence (an unresolved shift/reduce shifts, the
-//! lower rule wins a reduce/reduce), a rule's precedence taken from its last terminal, and
-//! per state a default reduction (the most frequent one) that is taken without looking at
-//! the next token. Those defaults decide in which state a syntax error is detected and so
-//! which "unexpected X, expecting Y" message Tempo prints; matching Tempo's messages needs the
+//! Loki's LogQL and Tempo's TraceQL parsers: conflicts resolved by precedence (an unresolved
+//! shift/reduce shifts, `%nonassoc` makes equal precedence an error, the lower rule wins a
+//! reduce/reduce), a rule's precedence taken from its `%prec` or else its last terminal, and
+//! per state a default reduction (the most frequent one) that is taken without looking at the
+//! next token. Those defaults decide in which state a syntax error is detected and so which
+//! "unexpected X, expecting Y" message Loki and Tempo print; matching their messages needs the
 //! same tables, not merely the same language.
 
 use std::collections::HashMap;
@@ -19,8 +20,10 @@ pub(crate) enum Sym {
 
 /// Associativity of a precedence level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Assoc {
+pub enum Assoc {
+    /// `%left`.
     Left,
+    /// `%right`.
     Right,
     /// `%nonassoc`: equal precedence is a syntax error.
     Nonassoc,
@@ -29,9 +32,13 @@ pub(crate) enum Assoc {
 /// A parser action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Act {
+    /// Shift the token and go to the state.
     Shift(u32),
+    /// Reduce by the rule.
     Reduce(u16),
+    /// The input is a sentence.
     Accept,
+    /// A syntax error.
     Error,
 }
 
@@ -182,7 +189,7 @@ fn seq_first(syms: &[Sym], first: &[Set], nullable: &[bool]) -> (Set, bool) {
 
 /// Builds the tables. Rule 0 must be `$accept: start END`; `prec[t]` is the precedence level
 /// (0: none) and associativity of terminal `t`; `rule_prec_tok[r]` is the terminal of a rule's
-/// `%prec`, if it has one; `error` is the recovery token's number.
+/// `%prec`, if it has one (a missing entry is none); `error` is the recovery token's number.
 pub(crate) fn build(
     n_terms: usize,
     rules: &[(u16, Vec<Sym>)],
@@ -292,10 +299,10 @@ pub(crate) fn build(
 
     let rule_prec: Vec<(u8, Assoc)> = rules
         .iter()
-        .zip(rule_prec_tok)
-        .map(|((_, rhs), explicit)| {
-            if let Some(t) = explicit {
-                return prec[*t as usize];
+        .enumerate()
+        .map(|(r, (_, rhs))| {
+            if let Some(&Some(t)) = rule_prec_tok.get(r) {
+                return prec[t as usize];
             }
             let mut p = (0, Assoc::Left);
             for s in rhs {
