@@ -12,11 +12,20 @@ use super::{Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind, 
 /// Parts with an equal resource (and schema URL) share one resource group, and within it
 /// parts with an equal scope share one scope group, so a trace sent in a hundred requests
 /// by one process reads back as one group. [`Trace::sort`] orders everything as Tempo does.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Trace {
     id: TraceId,
     resources: Vec<ResourceSpans>,
     seen: HashSet<(SpanId, SpanKind)>,
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace")
+            .field("id", &self.id)
+            .field("resources", &self.resources)
+            .finish()
+    }
 }
 
 impl PartialEq for Trace {

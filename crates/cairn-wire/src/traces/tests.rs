@@ -4,6 +4,7 @@
 
 mod json;
 mod malformed;
+mod prop;
 
 use std::io::Write as _;
 
