@@ -44,20 +44,6 @@ impl AttrValue {
             _ => None,
         }
     }
-
-    /// Bytes held by strings, byte arrays and keys inside this value, for size limits.
-    pub fn payload_bytes(&self) -> usize {
-        match self {
-            AttrValue::String(s) => s.len(),
-            AttrValue::Bytes(b) => b.len(),
-            AttrValue::Array(a) => a.iter().map(AttrValue::payload_bytes).sum(),
-            AttrValue::KvList(kv) => kv
-                .iter()
-                .map(|a| a.key.len() + a.value.payload_bytes())
-                .sum(),
-            AttrValue::Empty | AttrValue::Bool(_) | AttrValue::Int(_) | AttrValue::Double(_) => 8,
-        }
-    }
 }
 
 /// One attribute: a key and its value (OTLP's `KeyValue`).
