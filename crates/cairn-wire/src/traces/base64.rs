@@ -74,7 +74,7 @@ mod tests {
             assert_eq!(decode(enc).unwrap(), plain.as_bytes());
             assert_eq!(decode(enc.trim_end_matches('=')).unwrap(), plain.as_bytes());
         }
-        // Tempo's vulture trace id, and the URL-safe alphabet.
+        // A span id from Tempo's vulture test data, and the URL-safe alphabet.
         assert_eq!(
             decode("SyPeJdH7ZkE=").unwrap(),
             [0x4b, 0x23, 0xde, 0x25, 0xd1, 0xfb, 0x66, 0x41]
