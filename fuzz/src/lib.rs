@@ -5,12 +5,14 @@
 mod logql;
 mod logs;
 mod traceql;
+mod traces;
 
 pub use logql::logql;
 pub use logs::{
     content_encoding, fluent_http, forward, loki_push_json, loki_push_proto, otlp_logs,
 };
 pub use traceql::traceql;
+pub use traces::otlp_traces;
 
 use cairn_model::WriteBatch;
 use cairn_wire::{
@@ -25,7 +27,7 @@ const MAX_DECODED: usize = 32 << 20;
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name, for the replay binary.
-pub const TARGETS: [(&str, Target); 12] = [
+pub const TARGETS: [(&str, Target); 13] = [
     ("remote_write_v1", remote_write_v1),
     ("remote_write_v2", remote_write_v2),
     ("remote_read", remote_read),
@@ -35,6 +37,7 @@ pub const TARGETS: [(&str, Target); 12] = [
     ("fluent_http", fluent_http),
     ("forward", forward),
     ("otlp_logs", otlp_logs),
+    ("otlp_traces", otlp_traces),
     ("content_encoding", content_encoding),
     ("logql", logql),
     ("traceql", traceql),

@@ -58,8 +58,8 @@ pub fn logql(data: &[u8]) {
     if let Expr::Log(l) = &expr
         && let Ok(p) = Pipeline::new(l)
     {
-        let labels = Labels::from_pairs([("app", "api"), ("level", "x")])
-            .expect("static labels are valid");
+        let labels =
+            Labels::from_pairs([("app", "api"), ("level", "x")]).expect("static labels are valid");
         let mut sp = p.for_stream(&labels);
         let md = vec![("trace_id".to_owned(), "t".to_owned())];
         for line in LINES {
@@ -83,4 +83,3 @@ pub fn logql(data: &[u8]) {
     let _ = rt.block_on(engine.execute(&*STORE, &t, &expr, &range));
     let _ = rt.block_on(engine.execute(&*STORE, &t, &expr, &QueryParams::instant(60 * S)));
 }
-

@@ -5,8 +5,8 @@ use cairn_model::LogBatch;
 use cairn_wire::{
     FluentHttpFormat, ForwardDecoder, ForwardMessage, LogDecodeLimits, OtlpLogMapping,
     RecordMapping, RecordMappingConfig, TimeFormat, TimeKey, WireError, decode_content_encoding,
-    decode_fluent_http, decode_loki_push, decode_loki_push_legacy, decode_otlp_logs, map_otlp_logs, map_records,
-    snappy_compress,
+    decode_fluent_http, decode_loki_push, decode_loki_push_legacy, decode_otlp_logs, map_otlp_logs,
+    map_records, snappy_compress,
 };
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use prost::Message as _;
@@ -168,7 +168,10 @@ pub fn otlp_logs(data: &[u8]) {
             .expect("an encoded request decodes");
         let a = map_otlp_logs(req, &m, 0);
         check_batch(&a);
-        assert_eq!(format!("{a:?}"), format!("{:?}", map_otlp_logs(again, &m, 0)));
+        assert_eq!(
+            format!("{a:?}"),
+            format!("{:?}", map_otlp_logs(again, &m, 0))
+        );
     }
 }
 

@@ -73,6 +73,14 @@ pub enum WireError {
         /// The limit in force.
         limit: usize,
     },
+    /// A traces request carries more spans than the limit allows.
+    #[error("request has {spans} spans, more than the limit of {limit}")]
+    TooManySpans {
+        /// Spans in the request.
+        spans: usize,
+        /// The limit in force.
+        limit: usize,
+    },
     /// A Loki push request carries more streams than the limit allows.
     #[error("request has more than {limit} streams")]
     TooManyStreams {
@@ -82,6 +90,9 @@ pub enum WireError {
     /// A log request body that does not follow its format; the message says where and why.
     #[error("{0}")]
     InvalidLogBody(String),
+    /// A traces request body that does not follow OTLP; the message says where and why.
+    #[error("{0}")]
+    InvalidTraceBody(String),
     /// A forward protocol message that does not follow the protocol.
     #[error("forward protocol: {0}")]
     Forward(String),
@@ -100,7 +111,8 @@ impl WireError {
             WireError::TooLarge { .. }
             | WireError::DecompressedTooLarge { .. }
             | WireError::TooManyEntries { .. }
-            | WireError::TooManyStreams { .. } => 413,
+            | WireError::TooManyStreams { .. }
+            | WireError::TooManySpans { .. } => 413,
             _ => 400,
         }
     }

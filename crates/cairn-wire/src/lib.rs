@@ -31,6 +31,7 @@ mod read;
 mod report;
 mod series;
 mod snappy;
+mod traces;
 mod v1;
 mod v2;
 mod xor;
@@ -56,5 +57,10 @@ pub use report::{
     Rejection, SAMPLES_WRITTEN_HEADER,
 };
 pub use snappy::{decompress_snappy, snappy_compress};
+pub use traces::{
+    DecodedTraces, JsonIds, MAX_REPORTED_REASONS, OtlpFormat, PartialStatus, TraceByIdAnswer,
+    TraceDecodeLimits, TraceDecodeReport, TraceEncoding, decode_otlp_traces, decode_traces_data,
+    encode_export_response, encode_trace_v1, encode_trace_v2, map_otlp_traces,
+};
 pub use v1::decode_v1;
 pub use v2::decode_v2;

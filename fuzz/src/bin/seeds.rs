@@ -89,7 +89,7 @@ fn main() -> std::io::Result<()> {
             ],
         ),
     ];
-    for (target, inputs) in seeds.into_iter().chain(logs) {
+    for (target, inputs) in seeds.into_iter().chain(logs).chain(trace_seeds()) {
         let dir = root.join(target);
         std::fs::create_dir_all(&dir)?;
         for (i, data) in inputs.iter().enumerate() {
@@ -98,6 +98,77 @@ fn main() -> std::io::Result<()> {
         println!("{}: {} seeds", dir.display(), inputs.len());
     }
     Ok(())
+}
+
+/// Seeds for the OTLP traces target: a protobuf request with every field kind and an
+/// OTLP/JSON one as the SDKs write it.
+fn trace_seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
+    use prost::Message as _;
+
+    let kv = |k: &str, v: any_value::Value| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..Default::default()
+    };
+    let span = |id: u8, parent: Option<u8>| Span {
+        trace_id: vec![0x5b; 16],
+        span_id: vec![0, 0, 0, 0, 0, 0, 0, id],
+        parent_span_id: parent
+            .map(|p| vec![0, 0, 0, 0, 0, 0, 0, p])
+            .unwrap_or_default(),
+        name: format!("op{id}"),
+        kind: 2,
+        start_time_unix_nano: 1_700_000_000_000_000_000,
+        end_time_unix_nano: 1_700_000_000_000_100_000,
+        attributes: vec![
+            kv("http.status_code", any_value::Value::IntValue(503)),
+            kv(
+                "tags",
+                any_value::Value::ArrayValue(ArrayValue {
+                    values: vec![AnyValue {
+                        value: Some(any_value::Value::DoubleValue(1.5)),
+                    }],
+                }),
+            ),
+        ],
+        events: vec![span::Event {
+            time_unix_nano: 1_700_000_000_000_050_000,
+            name: "exception".into(),
+            ..Default::default()
+        }],
+        links: vec![span::Link {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            ..Default::default()
+        }],
+        status: Some(Status {
+            message: "boom".into(),
+            code: 2,
+        }),
+        ..Default::default()
+    };
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv(
+                    "service.name",
+                    any_value::Value::StringValue("svc".into()),
+                )],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans: vec![span(1, None), span(2, Some(1)), span(2, Some(1))],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let json = br#"{"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]}, "scopeSpans": [{"scope": {"name": "lib"}, "spans": [{"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b173", "parentSpanId": "eee19b7ec3c1b174", "flags": 257, "name": "GET", "kind": 3, "startTimeUnixNano": "1544712660300000000", "endTimeUnixNano": "1544712660301000000", "attributes": [{"key": "b", "value": {"bytesValue": "AAH+/w=="}}, {"key": "kv", "value": {"kvlistValue": {"values": [{"key": "a", "value": {"doubleValue": "NaN"}}]}}}], "events": [{"timeUnixNano": "1544712660300500000", "name": "e"}], "links": [{"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331"}], "status": {"code": 2}}]}]}]}"#.to_vec();
+    vec![("otlp_traces", vec![req.encode_to_vec(), json])]
 }
 
 /// Seeds for the log decoders, built with cairn-wire's encoders.
