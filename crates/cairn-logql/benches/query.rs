@@ -1,13 +1,14 @@
-//! Pipeline and query throughput on lines of the benchmark corpus (`cairn-benches`: nginx,
-//! JSON and logfmt services with Kubernetes labels), in bytes of raw lines per second on one
-//! core. Run with `cargo bench -p cairn-logql --bench query`; `LOGQL_BENCH_MB` sets the corpus
+//! Pipeline, query and pattern mining throughput on lines of the benchmark corpus
+//! (`cairn-benches`: nginx, JSON and logfmt services with Kubernetes labels), in bytes (or
+//! lines, for patterns) of raw lines per second on one core. Run with `cargo bench -p cairn-logql --bench query`; `LOGQL_BENCH_MB` sets the corpus
 //! size (default 32 MB).
 
 use std::hint::black_box;
 
 use cairn_benches::{Corpus, CorpusSpec, Format, LineCache, NEEDLE};
 use cairn_logql::{
-    Engine, EngineOptions, Expr, MemoryLogQuerier, Pipeline, QueryParams, QueryValue, parse,
+    Engine, EngineOptions, Expr, MemoryLogQuerier, PatternMiner, PatternOptions, Pipeline,
+    QueryParams, QueryValue, parse,
 };
 use cairn_model::{Labels, LogEntry, TenantId};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -76,6 +77,26 @@ fn run_pipeline(p: &Pipeline, streams: &[&Stream]) -> usize {
     kept
 }
 
+fn lines(streams: &[&Stream]) -> u64 {
+    streams.iter().map(|s| s.entries.len() as u64).sum()
+}
+
+/// Mines the patterns of every line as `/loki/api/v1/patterns` does (one Drain per stream);
+/// the number of patterns answered.
+fn mine_patterns(streams: &[&Stream]) -> usize {
+    let mut m = PatternMiner::new(PatternOptions {
+        step_ns: MIN,
+        ..PatternOptions::default()
+    });
+    for s in streams {
+        let slot = m.stream(&s.labels);
+        for e in &s.entries {
+            m.add(slot, e.ts_ns, "info", &e.line);
+        }
+    }
+    m.finish().len()
+}
+
 fn log_pipeline(q: &str) -> Pipeline {
     match parse(q) {
         Ok(Expr::Log(l)) => Pipeline::new(&l).expect("bench pipelines compile"),
@@ -108,6 +129,20 @@ fn benches(c: &mut Criterion) {
     g.bench_function("logfmt", |b| {
         b.iter(|| black_box(run_pipeline(&lf, &logfmt)))
     });
+    g.finish();
+
+    let nginx: Vec<&Stream> = all.iter().filter(|s| s.format == Format::Nginx).collect();
+    let mut g = c.benchmark_group("patterns");
+    g.sample_size(10);
+    for (name, set) in [
+        ("all", &every),
+        ("nginx", &nginx),
+        ("json", &json),
+        ("logfmt", &logfmt),
+    ] {
+        g.throughput(Throughput::Elements(lines(set)));
+        g.bench_function(name, |b| b.iter(|| black_box(mine_patterns(set))));
+    }
     g.finish();
 
     // The whole engine over an in-memory store: scan, extraction and windows.

@@ -16,6 +16,7 @@
 //! [`MemoryLogQuerier`] is an in-memory store for tests.
 
 mod detected;
+mod drain;
 mod engine;
 mod error;
 mod gofmt;
@@ -29,6 +30,10 @@ mod streams;
 mod syntax;
 
 pub use detected::{DetectedField, FieldDetector, field_type};
+pub use drain::{
+    Cluster, Drain, DrainConfig, LogFormat, MIN_PATTERN_STEP_NS, PatternMiner, PatternOptions,
+    PatternSeries, StreamSlot,
+};
 pub use engine::{Engine, EngineOptions, EngineStats, QueryParams, QueryResult, QueryValue};
 pub use error::{Error, ErrorKind, ParseError, Result};
 pub use gofmt::{format_go_duration, format_prom_duration};

@@ -40,6 +40,7 @@ use format::{LabelFormat, LineFormat};
 use hints::Hints;
 use json::{JsonExprParser, JsonParser, UnpackParser};
 use label_filter::LabelFilterStage;
+pub(crate) use logfmt::Decoder as LogfmtDecoder;
 use logfmt::{LogfmtExprParser, LogfmtParser};
 use state::{Base, Cat, DUP_SUFFIX, LabelState};
 pub(crate) use state::{ERROR_LABEL, Grouping, PRESERVE_ERROR_LABEL};

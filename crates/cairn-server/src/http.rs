@@ -233,6 +233,10 @@ fn loki_routes() -> Router<Arc<AppState>> {
             "/loki/api/v1/index/volume_range",
             get(loki::volume_range).post(loki::volume_range),
         )
+        .route(
+            "/loki/api/v1/patterns",
+            get(loki::patterns).post(loki::patterns),
+        )
         .route("/loki/api/v1/detected_labels", get(loki::detected_labels))
         .route("/loki/api/v1/detected_fields", get(loki::detected_fields))
         .route(

@@ -21,6 +21,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 
+pub(crate) use level::{DETECTED_LEVEL, detect as detect_level};
 pub(crate) use rate::RateLimiter;
 pub(crate) use tail::{TailHub, TailSubscription};
 pub(crate) use validate::{group_errors, valid_label_name};

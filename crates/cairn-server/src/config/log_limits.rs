@@ -33,6 +33,10 @@ pub(crate) struct RawLogLimits {
     max_entries_limit_per_query: Option<usize>,
     max_query_series: Option<usize>,
     max_query_length: Option<String>,
+    max_pattern_lines_per_query: Option<usize>,
+    pattern_ingester_tokenizable_json_fields_default: Option<Vec<String>>,
+    pattern_ingester_tokenizable_json_fields_append: Option<Vec<String>>,
+    pattern_ingester_tokenizable_json_fields_delete: Option<Vec<String>>,
 }
 
 /// Log limits of one tenant.
@@ -82,6 +86,39 @@ pub struct LogLimits {
     pub max_query_series: usize,
     /// Longest time range of a query, zero for no limit (default 721h).
     pub max_query_length: Duration,
+    /// Most lines one `/loki/api/v1/patterns` query reads: past it the patterns cover the
+    /// newest lines of the range and the answer says it is partial; 0 for no limit (default
+    /// 5000000).
+    pub max_pattern_lines_per_query: usize,
+    /// JSON fields whose string value is the message patterns are mined from, the first
+    /// present wins (Loki's default list: `log`, `message`, `msg`, `msg_`, `_msg`, `content`).
+    pub pattern_ingester_tokenizable_json_fields_default: Vec<String>,
+    /// Fields appended to that list.
+    pub pattern_ingester_tokenizable_json_fields_append: Vec<String>,
+    /// Fields removed from the default and appended ones.
+    pub pattern_ingester_tokenizable_json_fields_delete: Vec<String>,
+}
+
+impl LogLimits {
+    /// The JSON message fields of patterns: the default ones, then the appended ones, less
+    /// the deleted ones, each once.
+    pub fn pattern_json_fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for f in self
+            .pattern_ingester_tokenizable_json_fields_default
+            .iter()
+            .chain(&self.pattern_ingester_tokenizable_json_fields_append)
+        {
+            if !out.contains(f)
+                && !self
+                    .pattern_ingester_tokenizable_json_fields_delete
+                    .contains(f)
+            {
+                out.push(f.clone());
+            }
+        }
+        out
+    }
 }
 
 const LOKI_SERVICE_NAME_LABELS: [&str; 13] = [
@@ -117,6 +154,8 @@ const LOKI_LEVEL_FIELDS: [&str; 14] = [
     "SEVERITY_TEXT",
 ];
 
+const LOKI_PATTERN_JSON_FIELDS: [&str; 6] = ["log", "message", "msg", "msg_", "_msg", "content"];
+
 impl Default for LogLimits {
     fn default() -> Self {
         LogLimits {
@@ -140,6 +179,12 @@ impl Default for LogLimits {
             max_entries_limit_per_query: 5000,
             max_query_series: 500,
             max_query_length: Duration::from_secs(721 * 3600),
+            max_pattern_lines_per_query: 5_000_000,
+            pattern_ingester_tokenizable_json_fields_default: LOKI_PATTERN_JSON_FIELDS
+                .map(String::from)
+                .to_vec(),
+            pattern_ingester_tokenizable_json_fields_append: Vec::new(),
+            pattern_ingester_tokenizable_json_fields_delete: Vec::new(),
         }
     }
 }
@@ -249,6 +294,24 @@ pub(crate) fn validate(
             Some(d) => v.duration(&k("max_query_length"), Some(d), "")?,
             None => base.max_query_length,
         },
+        max_pattern_lines_per_query: raw
+            .max_pattern_lines_per_query
+            .unwrap_or(base.max_pattern_lines_per_query),
+        pattern_ingester_tokenizable_json_fields_default: raw
+            .pattern_ingester_tokenizable_json_fields_default
+            .clone()
+            .unwrap_or_else(|| {
+                base.pattern_ingester_tokenizable_json_fields_default
+                    .clone()
+            }),
+        pattern_ingester_tokenizable_json_fields_append: raw
+            .pattern_ingester_tokenizable_json_fields_append
+            .clone()
+            .unwrap_or_else(|| base.pattern_ingester_tokenizable_json_fields_append.clone()),
+        pattern_ingester_tokenizable_json_fields_delete: raw
+            .pattern_ingester_tokenizable_json_fields_delete
+            .clone()
+            .unwrap_or_else(|| base.pattern_ingester_tokenizable_json_fields_delete.clone()),
     };
     if out.ingestion_burst_size < out.ingestion_rate {
         return Err(v.err(
@@ -311,6 +374,20 @@ mod tests {
         assert_eq!(l.ingestion_rate, 10 << 20);
         assert_eq!(l.max_streams_per_tenant, 7);
         assert_eq!(c.limits.logs.max_streams_per_tenant, 5000);
+    }
+
+    #[test]
+    fn pattern_json_fields_follow_lokis_three_lists() {
+        let c = parse(
+            "limits:\n  logs:\n    pattern_ingester_tokenizable_json_fields_append: [body, msg]\n    \
+             pattern_ingester_tokenizable_json_fields_delete: [log, content]\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            c.limits.logs.pattern_json_fields(),
+            vec!["message", "msg", "msg_", "_msg", "body"]
+        );
+        assert_eq!(c.limits.logs.max_pattern_lines_per_query, 5_000_000);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod index;
 mod json;
 mod meta;
 mod params;
+mod patterns;
 mod push;
 mod query;
 mod tail;
@@ -18,5 +19,6 @@ pub(crate) use index::{
     detected_labels, label_values, labels, series, stats, volume, volume_range,
 };
 pub(crate) use meta::{buildinfo, drilldown_limits, format_query};
+pub(crate) use patterns::patterns;
 pub(crate) use query::{query, query_range};
 pub(crate) use tail::tail;

@@ -201,6 +201,39 @@ pub(crate) fn instant(p: &Params, now: i64) -> Result<InstantParams, String> {
     })
 }
 
+/// `/patterns`' parameters (Loki's `ParsePatternsQuery`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PatternParams {
+    pub(crate) query: String,
+    pub(crate) start_ns: i64,
+    pub(crate) end_ns: i64,
+    pub(crate) step_ns: i64,
+}
+
+/// `/patterns`: the bounds, and the step (default: the range in 250) within 11,000 points.
+pub(crate) fn patterns(p: &Params, now: i64) -> Result<PatternParams, String> {
+    let (start_ns, end_ns) = bounds(p, now)?;
+    let step_ns = match p.get("step").filter(|s| !s.is_empty()) {
+        None => default_step_ns(start_ns, end_ns),
+        Some(s) => parse_seconds_or_duration(s)?,
+    };
+    if step_ns <= 0 {
+        return Err(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer"
+                .into(),
+        );
+    }
+    if end_ns.saturating_sub(start_ns) / step_ns > MAX_POINTS {
+        return Err("exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter".into());
+    }
+    Ok(PatternParams {
+        query: p.get("query").unwrap_or("").to_string(),
+        start_ns,
+        end_ns,
+        step_ns,
+    })
+}
+
 /// `limit` of the volume endpoints: 0 means the default.
 pub(crate) fn volume_limit(p: &Params) -> Result<u32, String> {
     match p.get("limit").filter(|s| !s.is_empty()) {
@@ -336,6 +369,42 @@ mod tests {
                 .unwrap()
                 .direction,
             Direction::Forward
+        );
+    }
+
+    #[test]
+    fn pattern_parameters() {
+        let r = patterns(
+            &p(&[
+                ("query", "{a=\"b\"}"),
+                ("start", "2023-11-14T21:13:20Z"),
+                ("end", "2023-11-14T22:13:20Z"),
+                ("step", "1m"),
+            ]),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            (r.start_ns, r.end_ns, r.step_ns),
+            (NOW - 3_600_000_000_000, NOW, 60_000_000_000)
+        );
+        assert_eq!(r.query, "{a=\"b\"}");
+        // Defaults: the last hour in 250 steps of whole seconds.
+        assert_eq!(patterns(&p(&[]), NOW).unwrap().step_ns, 14_000_000_000);
+        assert!(
+            patterns(&p(&[("step", "0")]), NOW)
+                .unwrap_err()
+                .starts_with("zero or negative")
+        );
+        assert!(
+            patterns(&p(&[("step", "0.1")]), NOW)
+                .unwrap_err()
+                .starts_with("exceeded maximum resolution")
+        );
+        assert!(
+            patterns(&p(&[("end", "x")]), NOW)
+                .unwrap_err()
+                .starts_with("could not parse 'end' parameter")
         );
     }
 

@@ -20,7 +20,7 @@ use crate::backend::LogsStore;
 use crate::http::AppState;
 use crate::http::error::{ApiError, Style};
 use crate::http::json::{Json, respond};
-use crate::http::slots::{CancelOnDrop, Refused, effective_timeout};
+use crate::http::slots::{CancelOnDrop, Refused, Slot, effective_timeout};
 
 /// A query request: the Loki request and whether the client asked for categorized labels.
 pub(crate) struct QueryRequest {
@@ -109,23 +109,36 @@ fn check_limits(
     qp: &QueryParams,
 ) -> Result<(), ApiError> {
     let limits = &state.config.limits_for(tenant).logs;
-    let max_len = limits.max_query_length;
-    if !max_len.is_zero() && !qp.is_instant() {
-        let len_ns = qp.end_ns.saturating_sub(qp.start_ns);
-        let max_ns = i64::try_from(max_len.as_nanos()).unwrap_or(i64::MAX);
-        if len_ns > max_ns {
-            return Err(bad(format!(
-                "the query time range exceeds the limit (query length: {}, limit: {})",
-                cairn_logql::format_go_duration(len_ns),
-                cairn_logql::format_prom_duration(max_ns),
-            )));
-        }
+    if !qp.is_instant() {
+        check_length(limits, qp.start_ns, qp.end_ns)?;
     }
     let max_entries = limits.max_entries_limit_per_query;
     if matches!(expr, Expr::Log(_)) && max_entries > 0 && qp.limit as usize > max_entries {
         return Err(bad(format!(
             "max entries limit per query exceeded, limit > max_entries_limit_per_query ({} > {max_entries})",
             qp.limit
+        )));
+    }
+    Ok(())
+}
+
+/// Loki's `max_query_length` check of a range.
+pub(crate) fn check_length(
+    limits: &crate::config::LogLimits,
+    start_ns: i64,
+    end_ns: i64,
+) -> Result<(), ApiError> {
+    let max_len = limits.max_query_length;
+    if max_len.is_zero() {
+        return Ok(());
+    }
+    let len_ns = end_ns.saturating_sub(start_ns);
+    let max_ns = i64::try_from(max_len.as_nanos()).unwrap_or(i64::MAX);
+    if len_ns > max_ns {
+        return Err(bad(format!(
+            "the query time range exceeds the limit (query length: {}, limit: {})",
+            cairn_logql::format_go_duration(len_ns),
+            cairn_logql::format_prom_duration(max_ns),
         )));
     }
     Ok(())
@@ -147,23 +160,22 @@ async fn run(
     Ok(respond(StatusCode::OK, render(&result, queued, categorize)))
 }
 
-/// Runs one query through the shared query slots; returns its result and the time it waited.
-pub(crate) async fn execute(
-    state: &AppState,
-    endpoint: &'static str,
-    store: Arc<dyn LogsStore>,
-    tenant: TenantId,
-    expr: Expr,
-    qp: QueryParams,
-) -> Result<(QueryResult, Duration), ApiError> {
-    let cfg = &state.config.query;
-    let limits = state.config.limits_for(&tenant).logs.clone();
-    let metrics = &state.query_metrics;
+/// A query admitted to run: its slot, when it arrived and how long it waited, and the time
+/// it has in all.
+pub(crate) struct Admission {
+    pub(crate) slot: Slot,
+    pub(crate) arrived: Instant,
+    pub(crate) queued: Duration,
+    pub(crate) timeout: Duration,
+}
+
+/// Waits for one of the query slots shared with PromQL, within `query.timeout`.
+pub(crate) async fn admit(state: &AppState) -> Result<Admission, ApiError> {
     let arrived = Instant::now();
-    let timeout = effective_timeout(cfg.timeout, None);
+    let timeout = effective_timeout(state.config.query.timeout, None);
     let slot = state
         .query_slots
-        .acquire(arrived + timeout, metrics)
+        .acquire(arrived + timeout, &state.query_metrics)
         .await
         .map_err(|r| match r {
             Refused::QueueFull => ApiError::unavailable(
@@ -177,7 +189,32 @@ pub(crate) async fn execute(
                 Style::Text,
             ),
         })?;
-    let queued = arrived.elapsed();
+    Ok(Admission {
+        slot,
+        arrived,
+        queued: arrived.elapsed(),
+        timeout,
+    })
+}
+
+/// Runs one query through the shared query slots; returns its result and the time it waited.
+pub(crate) async fn execute(
+    state: &AppState,
+    endpoint: &'static str,
+    store: Arc<dyn LogsStore>,
+    tenant: TenantId,
+    expr: Expr,
+    qp: QueryParams,
+) -> Result<(QueryResult, Duration), ApiError> {
+    let cfg = &state.config.query;
+    let limits = state.config.limits_for(&tenant).logs.clone();
+    let metrics = &state.query_metrics;
+    let Admission {
+        slot,
+        arrived,
+        queued,
+        timeout,
+    } = admit(state).await?;
     let guard = CancelOnDrop::new(metrics.clone());
     let engine = Engine::new(EngineOptions {
         max_series: limits.max_query_series,
