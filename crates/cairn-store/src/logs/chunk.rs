@@ -259,13 +259,14 @@ impl HeadChunk {
         match &*body {
             Body::Raw(b) => decode(&b.buf, &mut visit),
             Body::Compressed { data, len } => {
-                let plain = snap::raw::Decoder::new()
-                    .decompress_vec(data)
+                // Into a buffer of the size recorded at compression: nothing larger is made.
+                let mut plain = vec![0u8; *len];
+                let n = snap::raw::Decoder::new()
+                    .decompress(data, &mut plain)
                     .map_err(|e| Error::Internal(format!("head chunk does not decompress: {e}")))?;
-                if plain.len() != *len {
+                if n != *len {
                     return Err(Error::Internal(format!(
-                        "head chunk decompresses to {} bytes, not {len}",
-                        plain.len()
+                        "head chunk decompresses to {n} bytes, not {len}"
                     )));
                 }
                 drop(body);
