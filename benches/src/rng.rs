@@ -2,14 +2,71 @@
 //! and every run with the same seed, whatever the scheduling of connections.
 
 /// SplitMix64: eight bytes of state, good enough statistics for synthetic metrics.
+///
+/// It can also keep account of the information its draws put into the output (see
+/// [`Rng::track`]): the uniform draws (`index`, `below`, `next_u64`) and the coin flips
+/// (`chance`) count themselves; continuous draws (`f64`, `normal`) count nothing, and the
+/// code that turns them into text counts what the text shows of them with [`Rng::note`].
 #[derive(Debug, Clone)]
 pub(crate) struct Rng {
     state: u64,
+    /// Bits of information drawn since tracking started (`None`: not tracking).
+    info: Option<f64>,
 }
 
 impl Rng {
     pub(crate) fn new(seed: u64) -> Self {
-        Rng { state: seed }
+        Rng {
+            state: seed,
+            info: None,
+        }
+    }
+
+    /// Starts (or restarts from zero) counting the information of the draws.
+    pub(crate) fn track(&mut self) {
+        self.info = Some(0.0);
+    }
+
+    /// Bits counted since [`Rng::track`] (0 when not tracking).
+    pub(crate) fn info_bits(&self) -> f64 {
+        self.info.unwrap_or(0.0)
+    }
+
+    /// Whether draws are being counted (callers skip computing what they would note).
+    pub(crate) fn tracking(&self) -> bool {
+        self.info.is_some()
+    }
+
+    /// Counts `bits` of information when tracking.
+    pub(crate) fn note(&mut self, bits: f64) {
+        if let Some(i) = &mut self.info {
+            *i += bits;
+        }
+    }
+
+    /// Counts the self-information of an outcome of probability `p`.
+    pub(crate) fn note_p(&mut self, p: f64) {
+        if let Some(i) = &mut self.info {
+            *i -= p.clamp(f64::MIN_POSITIVE, 1.0).log2();
+        }
+    }
+
+    fn step(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// 64 random bits, not counted (the caller counts what it shows of them).
+    pub(crate) fn bits_u64(&mut self) -> u64 {
+        self.step()
+    }
+
+    /// Uniform in [0, n) by multiply-shift, not counted.
+    pub(crate) fn index_uncounted(&mut self, n: u64) -> u64 {
+        ((u128::from(self.step()) * u128::from(n)) >> 64) as u64
     }
 
     /// A generator for one stream derived from a seed, so that streams do not overlap.
@@ -19,17 +76,15 @@ impl Rng {
         r
     }
 
+    /// 64 random bits (counted as 64).
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.note(64.0);
+        self.step()
     }
 
-    /// Uniform in [0, 1).
+    /// Uniform in [0, 1) (not counted: see the type's docs).
     pub(crate) fn f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        (self.step() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Uniform in [0, n).
@@ -37,14 +92,18 @@ impl Rng {
         if n == 0 {
             return 0;
         }
-        self.next_u64() % n
+        self.note((n as f64).log2());
+        self.step() % n
     }
 
     /// Uniform in [0, n) by multiply-shift: no division, which matters to the log generator
     /// that draws a dozen of these per line. (Not interchangeable with `below`: the same
     /// state gives a different value, and the metrics workload keeps `below`.)
     pub(crate) fn index(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+        if self.info.is_some() && n > 1 {
+            self.note((n as f64).log2());
+        }
+        self.index_uncounted(n)
     }
 
     /// Standard normal (Box-Muller; one value per call keeps the state small).
@@ -56,7 +115,12 @@ impl Rng {
 
     /// Probability `p` of true.
     pub(crate) fn chance(&mut self, p: f64) -> bool {
-        self.f64() < p
+        let yes = self.f64() < p;
+        if self.info.is_some() {
+            let p = p.clamp(0.0, 1.0);
+            self.note_p(if yes { p } else { 1.0 - p });
+        }
+        yes
     }
 }
 

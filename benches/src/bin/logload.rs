@@ -71,6 +71,11 @@ struct Args {
     /// Print this many lines of one stream of each container kind, and exit.
     #[arg(long, default_value_t = 0)]
     sample: usize,
+    /// Walk the whole corpus counting the information its generator put into it (random
+    /// bits as the lines and timestamps show them), print the lower bound on stored bytes
+    /// per raw byte that follows, and exit.
+    #[arg(long)]
+    info: bool,
 }
 
 /// Unix seconds, milliseconds or nanoseconds to nanoseconds.
@@ -166,6 +171,10 @@ async fn main() -> anyhow::Result<()> {
                 println!("  {} {}", c.ts_ns, String::from_utf8_lossy(&buf));
             }
         }
+        return Ok(());
+    }
+    if args.info {
+        print_info(&corpus);
         return Ok(());
     }
     if args.plan_only {
@@ -284,4 +293,106 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(2);
     }
     Ok(())
+}
+
+/// Lines, raw bytes, timestamp bits and line bits of one format.
+#[derive(Default, Clone, Copy)]
+struct Info {
+    lines: u64,
+    bytes: u64,
+    time_bits: f64,
+    line_bits: f64,
+}
+
+impl Info {
+    fn add(&mut self, o: &Info) {
+        self.lines += o.lines;
+        self.bytes += o.bytes;
+        self.time_bits += o.time_bits;
+        self.line_bits += o.line_bits;
+    }
+
+    fn row(&self, name: &str) {
+        let bits = self.time_bits + self.line_bits;
+        let n = self.lines.max(1) as f64;
+        println!(
+            "| {name} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.4} | {:.1} |",
+            self.lines,
+            self.bytes,
+            self.bytes as f64 / n,
+            self.time_bits / n,
+            self.line_bits / n,
+            bits / 8.0 / n,
+            bits / 8.0 / self.bytes.max(1) as f64,
+            self.bytes as f64 * 8.0 / bits.max(1.0),
+        );
+    }
+}
+
+/// Walks every stream with a counting cursor (two threads) and prints the information
+/// content of the corpus by format.
+fn print_info(corpus: &Corpus) {
+    let n = corpus.streams().len();
+    let walk = |part: usize, parts: usize| {
+        let mut by = [Info::default(); 3];
+        let mut cache = LineCache::default();
+        let mut buf = Vec::new();
+        for i in (part..n).step_by(parts) {
+            let f = match corpus.streams()[i].format() {
+                Format::Nginx => 0,
+                Format::Json => 1,
+                Format::Logfmt => 2,
+            };
+            let mut c = corpus.tracking_cursor(i);
+            let mut info = Info::default();
+            while corpus.advance(&mut c) {
+                buf.clear();
+                corpus.write(&mut c, &mut cache, &mut buf);
+                info.lines += 1;
+                info.bytes += buf.len() as u64;
+            }
+            info.time_bits = c.time_info_bits();
+            info.line_bits = c.line_info_bits();
+            by[f].add(&info);
+        }
+        by
+    };
+    let parts = std::thread::available_parallelism().map_or(1, |p| p.get().min(4));
+    let results: Vec<[Info; 3]> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..parts)
+            .map(|p| s.spawn(move || walk(p, parts)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut by = [Info::default(); 3];
+    for r in &results {
+        for (a, b) in by.iter_mut().zip(r) {
+            a.add(b);
+        }
+    }
+    let mut all = Info::default();
+    for b in &by {
+        all.add(b);
+    }
+    println!(
+        "| format | lines | raw bytes | bytes/line | timestamp bits/line | line bits/line | information bytes/line | bound: bytes per raw byte | bound: ratio |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    by[0].row("nginx");
+    by[1].row("json");
+    by[2].row("logfmt");
+    all.row("all");
+    let bits = all.time_bits + all.line_bits;
+    println!(
+        "RESULT lines={} raw_bytes={} time_bits={:.0} line_bits={:.0} info_bytes={:.0} bound_bytes_per_raw_byte={:.5}",
+        all.lines,
+        all.bytes,
+        all.time_bits,
+        all.line_bits,
+        bits / 8.0,
+        bits / 8.0 / all.bytes.max(1) as f64
+    );
 }

@@ -38,6 +38,25 @@ pub struct Cursor {
     step: usize,
 }
 
+impl Cursor {
+    /// Bits of information in the lines and timestamps walked so far, for a cursor made by
+    /// [`Corpus::tracking_cursor`] (0 otherwise): what an ideal coder that knows the
+    /// generator would need to store them.
+    pub fn info_bits(&self) -> f64 {
+        self.time_info_bits() + self.line_info_bits()
+    }
+
+    /// Of [`Cursor::info_bits`], the timestamps' share (and the needle's coin).
+    pub fn time_info_bits(&self) -> f64 {
+        self.sched.info_bits()
+    }
+
+    /// Of [`Cursor::info_bits`], the lines' share beyond their timestamps.
+    pub fn line_info_bits(&self) -> f64 {
+        self.content.info_bits()
+    }
+}
+
 /// Formatting state of whoever writes lines (the current second in calendar form). One per
 /// writer, shared across streams: lines come in time order, so most share the second.
 #[derive(Debug, Clone, Default)]
@@ -157,6 +176,7 @@ impl Corpus {
         // A Poisson process whose rate is constant within each one-minute step: spend an
         // exponential amount of "rate x time" across steps.
         let mut budget = -(1.0 - c.sched.f64()).ln();
+        let spent = budget;
         loop {
             if c.step >= self.steps {
                 return false;
@@ -167,6 +187,10 @@ impl Corpus {
                 let dt = budget / lambda;
                 if c.t + dt < step_end {
                     c.t += dt;
+                    // The arrival's density is lambda * exp(-spent) per second; the
+                    // timestamp shows it to the nanosecond.
+                    c.sched
+                        .note(spent * std::f64::consts::LOG2_E - (lambda * 1e-9).log2());
                     break;
                 }
                 budget -= lambda * (step_end - c.t);
@@ -181,8 +205,19 @@ impl Corpus {
             return false;
         }
         c.ts_ns = ts;
-        c.needle = c.sched.index(NEEDLE_ONE_IN) == 0;
+        c.needle = c.sched.index_uncounted(NEEDLE_ONE_IN) == 0;
+        let p = 1.0 / NEEDLE_ONE_IN as f64;
+        c.sched.note_p(if c.needle { p } else { 1.0 - p });
         true
+    }
+
+    /// A cursor before the first line of stream `i` that counts the information of its
+    /// lines ([`Cursor::info_bits`]).
+    pub fn tracking_cursor(&self, i: usize) -> Cursor {
+        let mut c = self.cursor(i);
+        c.sched.track();
+        c.content.track();
+        c
     }
 
     /// Appends the current line of `c` to `out` (no newline).

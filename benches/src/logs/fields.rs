@@ -9,9 +9,10 @@ use crate::rng::Rng;
 /// Picks from `(item, weight)` pairs.
 pub(crate) fn weighted<'a, T>(rng: &mut Rng, items: &'a [(T, u32)]) -> &'a T {
     let total: u32 = items.iter().map(|(_, w)| *w).sum();
-    let mut x = rng.index(u64::from(total.max(1))) as u32;
+    let mut x = rng.index_uncounted(u64::from(total.max(1))) as u32;
     for (item, w) in items {
         if x < *w {
+            rng.note_p(f64::from(*w) / f64::from(total));
             return item;
         }
         x -= *w;
@@ -34,8 +35,16 @@ pub(crate) fn zipf(rng: &mut Rng, n: u64) -> u64 {
 /// of a few hundred no single user or product dominates, yet the popular ones recur.
 pub(crate) fn skewed(rng: &mut Rng, n: u64, k0: u64) -> u64 {
     let k0 = k0.max(1) as f64;
-    let x = k0 * (((n as f64 + k0) / k0).ln() * rng.f64()).exp() - k0;
-    (x as u64).min(n.saturating_sub(1))
+    let span = ((n as f64 + k0) / k0).ln();
+    let x = k0 * (span * rng.f64()).exp() - k0;
+    let k = (x as u64).min(n.saturating_sub(1));
+    if rng.tracking() {
+        // x is log-uniform over [k0, n + k0) shifted by k0: rank k takes the share
+        // ln((k + 1 + k0) / (k + k0)) of the span.
+        let kf = k as f64;
+        rng.note_p(((kf + 1.0 + k0) / (kf + k0)).ln() / span);
+    }
+    k
 }
 
 /// Maps popularity rank `rank` of `n` to an id in `[0, n)` scattered over the range, so that
@@ -110,15 +119,90 @@ fn quantile_table() -> &'static [f64; QUANTILES + 1] {
 /// 3.6 sigma): four times cheaper than Box-Muller, and the generator draws several per line.
 pub(crate) fn normal(rng: &mut Rng) -> f64 {
     let t = quantile_table();
-    let x = rng.next_u64();
+    let x = rng.bits_u64();
     let i = (x >> 52) as usize;
     let frac = (x & ((1 << 52) - 1)) as f64 * (1.0 / (1u64 << 52) as f64);
     t[i] + (t[i + 1] - t[i]) * frac
 }
 
-/// Log-normal with the given median and shape.
+/// Log-normal with the given median and shape (not counted: the caller says how it is
+/// shown with [`note_lognormal`]).
 pub(crate) fn lognormal(rng: &mut Rng, median: f64, sigma: f64) -> f64 {
     median * (sigma * normal(rng)).exp()
+}
+
+/// How a line shows a continuous value, which decides how much of it the line carries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Shown {
+    /// Not written at all.
+    Hidden,
+    /// Rounded to the nearest multiple of the unit.
+    Round(f64),
+    /// Rounded down to a multiple of the unit.
+    Floor(f64),
+}
+
+impl Shown {
+    /// The interval of values that are shown as `x` is.
+    fn bucket(self, x: f64) -> Option<(f64, f64)> {
+        match self {
+            Shown::Hidden => None,
+            Shown::Round(u) => {
+                let c = (x / u).round() * u;
+                Some((c - u / 2.0, c + u / 2.0))
+            }
+            Shown::Floor(u) => {
+                let lo = (x / u).floor() * u;
+                Some((lo, lo + u))
+            }
+        }
+    }
+}
+
+/// The standard normal distribution function, from the complementary error function of
+/// Numerical Recipes (`erfcc`, relative error below 1.2e-7 everywhere).
+fn normal_cdf(z: f64) -> f64 {
+    let x = -z / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * x.abs());
+    let y = t
+        * (-x * x - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    let erfc = if x >= 0.0 { y } else { 2.0 - y };
+    erfc / 2.0
+}
+
+/// Probability that log-normal(median, sigma) falls in `[lo, hi)`.
+fn lognormal_mass(median: f64, sigma: f64, lo: f64, hi: f64) -> f64 {
+    if sigma <= 0.0 {
+        // A point mass (health checks have a fixed size): shown, it carries nothing.
+        return if (lo..hi).contains(&median) { 1.0 } else { 0.0 };
+    }
+    let cdf = |v: f64| {
+        if v <= 0.0 {
+            0.0
+        } else {
+            normal_cdf((v / median).ln() / sigma)
+        }
+    };
+    cdf(hi) - cdf(lo)
+}
+
+/// Counts what a line shows of `x`, drawn from log-normal(median, sigma).
+pub(crate) fn note_lognormal(rng: &mut Rng, x: f64, median: f64, sigma: f64, shown: Shown) {
+    if !rng.tracking() {
+        return;
+    }
+    if let Some((lo, hi)) = shown.bucket(x) {
+        rng.note_p(lognormal_mass(median, sigma, lo, hi));
+    }
 }
 
 fn mix(x: u64) -> u64 {
@@ -180,8 +264,10 @@ pub(crate) fn push_span_id(out: &mut Vec<u8>, rng: &mut Rng) {
 
 /// A version-4 UUID.
 pub(crate) fn push_uuid(out: &mut Vec<u8>, rng: &mut Rng) {
-    let a = rng.next_u64();
-    let b = rng.next_u64();
+    let a = rng.bits_u64();
+    let b = rng.bits_u64();
+    // 32 + 16 + 12 bits of `a`, 2 + 12 + 48 of `b`.
+    rng.note(122.0);
     push_hex(out, a >> 32, 8);
     out.push(b'-');
     push_hex(out, a >> 16, 4);
@@ -199,7 +285,9 @@ const BASE36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 /// `ord_<14 base36>`: every order id is new.
 pub(crate) fn push_order_id(out: &mut Vec<u8>, rng: &mut Rng) {
     out.extend_from_slice(b"ord_");
-    let mut v = rng.next_u64();
+    let mut v = rng.bits_u64();
+    // Twelve base-36 digits of 64 bits: 36^12 is below 2^64, and nearly uniform.
+    rng.note(12.0 * 36f64.log2());
     for _ in 0..12 {
         out.push(BASE36[(v % 36) as usize]);
         v /= 36;
@@ -214,7 +302,9 @@ pub(crate) fn push_sku(out: &mut Vec<u8>, rng: &mut Rng) {
 
 /// An amount in cents, log-normal around 49.90.
 pub(crate) fn amount_cents(rng: &mut Rng) -> u64 {
-    (lognormal(rng, 4990.0, 0.9) as u64).max(99)
+    let x = lognormal(rng, 4990.0, 0.9);
+    note_lognormal(rng, x, 4990.0, 0.9, Shown::Floor(1.0));
+    (x as u64).max(99)
 }
 
 /// What kind of endpoint a request hits, which decides its status mix.
@@ -285,14 +375,36 @@ pub(crate) fn status(rng: &mut Rng, kind: Kind, stress: f32) -> u16 {
 
 /// A request latency in milliseconds for an endpoint with median `median_ms`: log-normal,
 /// slower and more spread under stress, failures either fast (refused) or at a timeout.
-pub(crate) fn latency_ms(rng: &mut Rng, median_ms: f64, status: u16, stress: f32) -> f64 {
+/// `shown` is how the line writes it (counted as the probability of what it shows).
+pub(crate) fn latency_ms(
+    rng: &mut Rng,
+    median_ms: f64,
+    status: u16,
+    stress: f32,
+    shown: Shown,
+) -> f64 {
     let s = f64::from(stress);
-    let base = lognormal(rng, median_ms * (1.0 + 4.0 * s), 0.55 + 0.3 * s);
-    match status {
+    let (median, sigma) = (median_ms * (1.0 + 4.0 * s), 0.55 + 0.3 * s);
+    let base = lognormal(rng, median, sigma);
+    // Uncounted coin: what the line shows is counted below, from the whole mixture.
+    let fast = matches!(status, 502 | 503) && rng.f64() < 0.5;
+    let ms = match status {
         504 => 30_000.0 + rng.f64() * 50.0,
-        502 | 503 if rng.chance(0.5) => 0.4 + rng.f64() * 3.0,
+        502 | 503 if fast => 0.4 + rng.f64() * 3.0,
         _ => base,
+    };
+    if rng.tracking()
+        && let Some((lo, hi)) = shown.bucket(ms)
+    {
+        let uniform = |a: f64, w: f64| ((hi.min(a + w) - lo.max(a)) / w).max(0.0);
+        let p = match status {
+            504 => uniform(30_000.0, 50.0),
+            502 | 503 => 0.5 * uniform(0.4, 3.0) + 0.5 * lognormal_mass(median, sigma, lo, hi),
+            _ => lognormal_mass(median, sigma, lo, hi),
+        };
+        rng.note_p(p);
     }
+    ms
 }
 
 /// Expands a path template: `{id}` product id, `{user}`, `{order}`, `{sku}`, `{uuid}`,
@@ -434,5 +546,67 @@ mod tests {
         let mut out = Vec::new();
         push_pod_ip(&mut out, 1, 12_345, 40);
         assert!(String::from_utf8(out).expect("ascii").starts_with("10.17."));
+    }
+}
+
+#[cfg(test)]
+mod info_tests {
+    use super::*;
+
+    #[test]
+    fn normal_cdf_matches_known_values() {
+        for (z, p) in [
+            (0.0, 0.5),
+            (1.0, 0.841_344_746),
+            (-1.96, 0.024_997_895),
+            (3.0, 0.998_650_102),
+            (-5.0, 2.866_515_7e-7),
+        ] {
+            let got = normal_cdf(z);
+            assert!(((got - p) / p).abs() < 1e-6, "Phi({z}) = {got}, want {p}");
+        }
+    }
+
+    #[test]
+    fn bucket_masses_sum_to_one() {
+        let total: f64 = (0..200_000)
+            .map(|i| lognormal_mass(160.0, 0.3, f64::from(i), f64::from(i + 1)))
+            .sum();
+        assert!((total - 1.0).abs() < 1e-6, "{total}");
+        let span = (300_004.0f64 / 4.0).ln();
+        let total: f64 = (0..300_000u32)
+            .map(|k| ((f64::from(k) + 5.0) / (f64::from(k) + 4.0)).ln() / span)
+            .sum();
+        assert!((total - 1.0).abs() < 1e-9, "{total}");
+    }
+
+    #[test]
+    fn draws_count_what_they_show() {
+        let mut r = Rng::new(3);
+        r.track();
+        let mut out = Vec::new();
+        push_trace_id(&mut out, &mut r);
+        assert_eq!(r.info_bits(), 128.0);
+        r.track();
+        let n = 20_000;
+        for _ in 0..n {
+            weighted(&mut r, &[("a", 1), ("b", 1), ("c", 2)]);
+        }
+        // Entropy of (1/4, 1/4, 1/2): 1.5 bits.
+        let mean = r.info_bits() / f64::from(n);
+        assert!((mean - 1.5).abs() < 0.02, "{mean}");
+        r.track();
+        for _ in 0..n {
+            let x = lognormal(&mut r, 1000.0, 0.5);
+            note_lognormal(&mut r, x, 1000.0, 0.5, Shown::Floor(1.0));
+        }
+        // Differential entropy of log-normal(m, s) in bits: log2(m s sqrt(2 pi e)).
+        let want =
+            (1000.0 * 0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E).sqrt()).log2();
+        let mean = r.info_bits() / f64::from(n);
+        assert!((mean - want).abs() < 0.05, "{mean} vs {want}");
+        let mut quiet = Rng::new(3);
+        quiet.note(5.0);
+        assert_eq!(quiet.info_bits(), 0.0);
     }
 }

@@ -340,3 +340,40 @@ fn labels_look_like_kubernetes() {
     );
     assert!(hashes.values().any(|h| h.len() >= 4), "{hashes:?}");
 }
+
+#[test]
+fn counting_information_does_not_change_the_lines() {
+    let (corpus, lines) = corpus();
+    let mut cache = LineCache::default();
+    let mut buf = Vec::new();
+    let mut k = 0;
+    let (mut bits, mut bytes) = (0.0, 0usize);
+    for i in 0..corpus.streams().len() {
+        let mut c = corpus.tracking_cursor(i);
+        while corpus.advance(&mut c) {
+            buf.clear();
+            corpus.write(&mut c, &mut cache, &mut buf);
+            let l = &lines[k];
+            assert_eq!(
+                (l.stream, l.ts_ns, l.text.as_bytes()),
+                (c.stream, c.ts_ns, &buf[..])
+            );
+            bytes += buf.len();
+            k += 1;
+        }
+        assert!(c.time_info_bits() > 0.0 || c.line_info_bits() == 0.0);
+        bits += c.info_bits();
+    }
+    assert_eq!(k, lines.len());
+    // Every line carries its timestamp (about 30 bits at these rates) and its ids; no line
+    // carries more information than bits.
+    let per_line = bits / lines.len() as f64;
+    assert!(
+        per_line > 60.0 && per_line < 8.0 * 250.0,
+        "{per_line} bits a line"
+    );
+    assert!(
+        bits / 8.0 < bytes as f64 / 4.0,
+        "{bits} bits in {bytes} bytes"
+    );
+}

@@ -7,8 +7,9 @@ use super::Ctx;
 use crate::logs::NEEDLE;
 use crate::logs::catalog::{AppStyle, Event, F, Level, Route, Service};
 use crate::logs::fields::{
-    Kind, amount_cents, latency_ms, lognormal, pick, push_client_ip, push_order_id, push_path,
-    push_pod_ip, push_sku, push_span_id, push_trace_id, push_user_id, status, weighted, zipf,
+    Kind, Shown, amount_cents, latency_ms, lognormal, note_lognormal, pick, push_client_ip,
+    push_order_id, push_path, push_pod_ip, push_sku, push_span_id, push_trace_id, push_user_id,
+    status, weighted, zipf,
 };
 use crate::logs::text::{push_fixed, push_go_duration, push_hex, push_json_escaped, push_u64};
 use crate::logs::vocab;
@@ -124,11 +125,29 @@ enum Body<'s> {
     Event(&'s Event),
 }
 
-fn draw<'s>(svc: &'s Service, ctx: &mut Ctx<'_>) -> (Level, Body<'s>) {
+/// How each style shows a request's latency and size (finest form when written twice).
+fn request_shown(style: AppStyle) -> (Shown, Shown) {
+    let ns = Shown::Floor(1e-6);
+    match style {
+        AppStyle::Pino => (Shown::Round(1.0), Shown::Hidden),
+        AppStyle::Logrus => (ns, Shown::Hidden),
+        AppStyle::Grafana | AppStyle::GoKit | AppStyle::LevelFirst => (ns, Shown::Floor(1.0)),
+        AppStyle::Logback => (Shown::Round(1.0), Shown::Floor(1.0)),
+        AppStyle::Zap | AppStyle::Structlog => (Shown::Round(0.001), Shown::Floor(1.0)),
+    }
+}
+
+fn draw<'s>(style: AppStyle, svc: &'s Service, ctx: &mut Ctx<'_>) -> (Level, Body<'s>) {
     let rng = &mut *ctx.rng;
-    if !svc.routes.is_empty() && rng.index(1000) < u64::from(svc.request_share) {
+    let share = u64::from(svc.request_share);
+    let request = !svc.routes.is_empty() && rng.index_uncounted(1000) < share;
+    if !svc.routes.is_empty() {
+        let p = share as f64 / 1000.0;
+        rng.note_p(if request { p } else { 1.0 - p });
+    }
+    if request {
         let total: u32 = svc.routes.iter().map(|r| r.weight).sum();
-        let mut x = rng.index(u64::from(total.max(1))) as u32;
+        let mut x = rng.index_uncounted(u64::from(total.max(1))) as u32;
         let mut route = &svc.routes[svc.routes.len() - 1];
         for r in svc.routes {
             if x < r.weight {
@@ -137,12 +156,21 @@ fn draw<'s>(svc: &'s Service, ctx: &mut Ctx<'_>) -> (Level, Body<'s>) {
             }
             x -= r.weight;
         }
+        rng.note_p(f64::from(route.weight) / f64::from(total.max(1)));
+        let (latency, size) = request_shown(style);
         let status = status(rng, route.kind, ctx.stress);
-        let latency_ms = latency_ms(rng, route.median_ms, status, ctx.stress);
-        let bytes = if status >= 300 {
-            lognormal(rng, 160.0, 0.3) as u64
+        let latency_ms = latency_ms(rng, route.median_ms, status, ctx.stress, latency);
+        let (median, sigma) = if status >= 300 {
+            (160.0, 0.3)
         } else {
-            lognormal(rng, f64::from(route.size), 0.7).max(1.0) as u64
+            (f64::from(route.size), 0.7)
+        };
+        let x = lognormal(rng, median, sigma);
+        note_lognormal(rng, x, median, sigma, size);
+        let bytes = if status >= 300 {
+            x as u64
+        } else {
+            x.max(1.0) as u64
         };
         let level = match status {
             500.. => Level::Error,
@@ -174,6 +202,7 @@ fn draw<'s>(svc: &'s Service, ctx: &mut Ctx<'_>) -> (Level, Body<'s>) {
     for ev in svc.events {
         let w = boost(ev);
         if x < w {
+            rng.note_p(w / total);
             return (ev.level, Body::Event(ev));
         }
         x -= w;
@@ -184,7 +213,7 @@ fn draw<'s>(svc: &'s Service, ctx: &mut Ctx<'_>) -> (Level, Body<'s>) {
 
 /// Appends one application line.
 pub(super) fn write(style: AppStyle, svc: &Service, ctx: &mut Ctx<'_>, out: &mut Vec<u8>) {
-    let (level, body) = draw(svc, ctx);
+    let (level, body) = draw(style, svc, ctx);
     let json = style.is_json();
     if json {
         out.push(b'{');
@@ -205,7 +234,14 @@ pub(super) fn write(style: AppStyle, svc: &Service, ctx: &mut Ctx<'_>, out: &mut
         Body::Event(ev) => ev.msg.as_bytes(),
     };
     let word = level_word(style, level).as_bytes();
-    let caller = *pick(ctx.rng, svc.callers);
+    let caller = svc.callers[ctx.rng.index_uncounted(svc.callers.len() as u64) as usize];
+    // Counted only where the line shows it.
+    if matches!(
+        style,
+        AppStyle::Logback | AppStyle::Zap | AppStyle::GoKit | AppStyle::LevelFirst
+    ) {
+        ctx.rng.note((svc.callers.len() as f64).log2());
+    }
     // The head of the line: time, level, logger and message in each library's order.
     match style {
         AppStyle::Logback => {
@@ -351,7 +387,11 @@ fn write_request(
     ctx: &mut Ctx<'_>,
 ) {
     let rng = &mut *ctx.rng;
-    let authed = route.kind != Kind::Health && rng.chance(0.7);
+    let authed = route.kind != Kind::Health && rng.f64() < 0.7;
+    // Pino and Grafana do not print the user: the coin is counted where it shows.
+    if route.kind != Kind::Health && !matches!(style, AppStyle::Pino | AppStyle::Grafana) {
+        rng.note_p(if authed { 0.7 } else { 0.3 });
+    }
     match style {
         AppStyle::Pino => {
             // pino-http: {"req":{...},"res":{...},"responseTime":n}
@@ -508,7 +548,14 @@ fn write_event(style: AppStyle, svc: &Service, ev: &Event, sink: &mut Sink<'_>, 
             F::Provider => sink.str("provider", pick(rng, vocab::PROVIDERS).as_bytes()),
             F::Attempt => sink.u64("attempt", 1 + rng.index(4)),
             F::DurationMs => {
-                let ms = lognormal(rng, 35.0 * (1.0 + 3.0 * f64::from(ctx.stress)), 0.9);
+                let median = 35.0 * (1.0 + 3.0 * f64::from(ctx.stress));
+                let ms = lognormal(rng, median, 0.9);
+                let shown = if sink.json {
+                    Shown::Round(0.1)
+                } else {
+                    Shown::Floor(1e-6)
+                };
+                note_lognormal(rng, ms, median, 0.9, shown);
                 sink.duration(ms);
             }
             F::CacheKey => {
@@ -543,10 +590,12 @@ fn write_event(style: AppStyle, svc: &Service, ev: &Event, sink: &mut Sink<'_>, 
                 sink.u64("maxt", hour2 as u64 + 7_200_000);
                 sink.open("ulid");
                 sink.out.extend_from_slice(b"01J");
-                let mut v = rng.next_u64();
+                let mut v = rng.bits_u64();
+                // 12 + 11 Crockford digits of two draws.
+                rng.note(115.0);
                 for i in 0..23 {
                     if i == 12 {
-                        v = rng.next_u64();
+                        v = rng.bits_u64();
                     }
                     sink.out.push(CROCKFORD[(v & 31) as usize]);
                     v >>= 5;

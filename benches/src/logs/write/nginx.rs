@@ -6,7 +6,8 @@ use super::Ctx;
 use crate::logs::NEEDLE;
 use crate::logs::catalog::{INGRESS_ROUTES, Route};
 use crate::logs::fields::{
-    Kind, latency_ms, lognormal, pick, push_client_ip, push_path, push_pod_ip, status, weighted,
+    Kind, Shown, latency_ms, lognormal, note_lognormal, pick, push_client_ip, push_path,
+    push_pod_ip, status, weighted,
 };
 use crate::logs::text::{push_fixed, push_hex, push_u64};
 use crate::logs::vocab;
@@ -21,7 +22,8 @@ pub(super) fn write_site(routes: &[Route], ctx: &mut Ctx<'_>, out: &mut Vec<u8>)
         return;
     }
     let route = weighted_route(ctx, routes);
-    let req = Request::draw(ctx, route);
+    // `combined` has no request time.
+    let req = Request::draw(ctx, route, Shown::Hidden);
     req.push_prefix(ctx, route, out);
 }
 
@@ -30,14 +32,16 @@ pub(super) fn write_site(routes: &[Route], ctx: &mut Ctx<'_>, out: &mut Vec<u8>)
 /// $upstream_response_length $upstream_response_time $upstream_status $req_id`.
 pub(super) fn write_ingress(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) {
     let route = weighted_route(ctx, INGRESS_ROUTES);
-    let req = Request::draw(ctx, route);
+    let req = Request::draw(ctx, route, Shown::Round(1.0));
     req.push_prefix(ctx, route, out);
     let rng = &mut *ctx.rng;
     out.push(b' ');
-    let req_len = match route.method {
-        "GET" | "HEAD" => lognormal(rng, 480.0, 0.35),
-        _ => lognormal(rng, 1_300.0, 0.6),
+    let (median, sigma) = match route.method {
+        "GET" | "HEAD" => (480.0, 0.35),
+        _ => (1_300.0, 0.6),
     };
+    let req_len = lognormal(rng, median, sigma);
+    note_lognormal(rng, req_len, median, sigma, Shown::Floor(1.0));
     push_u64(out, req_len as u64);
     out.push(b' ');
     push_fixed(out, req.latency_ms.round() as u64, 3);
@@ -83,9 +87,10 @@ fn hash(s: &str) -> u64 {
 
 fn weighted_route<'r>(ctx: &mut Ctx<'_>, routes: &'r [Route]) -> &'r Route {
     let total: u32 = routes.iter().map(|r| r.weight).sum();
-    let mut x = ctx.rng.index(u64::from(total.max(1))) as u32;
+    let mut x = ctx.rng.index_uncounted(u64::from(total.max(1))) as u32;
     for r in routes {
         if x < r.weight {
+            ctx.rng.note_p(f64::from(r.weight) / f64::from(total));
             return r;
         }
         x -= r.weight;
@@ -100,10 +105,11 @@ struct Request {
 }
 
 impl Request {
-    fn draw(ctx: &mut Ctx<'_>, route: &Route) -> Request {
+    /// Draws a request whose latency the line shows as `latency`.
+    fn draw(ctx: &mut Ctx<'_>, route: &Route, latency: Shown) -> Request {
         let rng = &mut *ctx.rng;
         let status = status(rng, route.kind, ctx.stress);
-        let latency_ms = latency_ms(rng, route.median_ms, status, ctx.stress);
+        let latency_ms = latency_ms(rng, route.median_ms, status, ctx.stress, latency);
         let bytes = match status {
             304 | 204 | 499 => 0,
             301 | 302 => 162,
@@ -117,7 +123,10 @@ impl Request {
                     Kind::Static => 0.8,
                     Kind::Health => 0.0,
                 };
-                lognormal(rng, f64::from(route.size), sigma).max(1.0) as u64
+                let median = f64::from(route.size);
+                let x = lognormal(rng, median, sigma);
+                note_lognormal(rng, x, median, sigma, Shown::Floor(1.0));
+                x.max(1.0) as u64
             }
         };
         Request {
@@ -181,13 +190,17 @@ impl Request {
             Kind::Api => 0.6,
         };
         let x = rng.f64();
+        let external = if route.kind == Kind::Page { 0.2 } else { 0.0 };
         if x < internal {
+            rng.note_p(internal);
             out.extend_from_slice(b"https://");
             out.extend_from_slice(ctx.source.host.as_bytes());
             push_path(out, rng, "/products/{id}");
-        } else if route.kind == Kind::Page && x < internal + 0.2 {
+        } else if x < internal + external {
+            rng.note_p(external);
             out.extend_from_slice(pick(rng, vocab::EXTERNAL_REFERERS).as_bytes());
         } else {
+            rng.note_p(1.0 - internal - external);
             out.push(b'-');
         }
         out.extend_from_slice(b"\" \"");
@@ -209,6 +222,11 @@ fn write_error_log(ctx: &mut Ctx<'_>, routes: &[Route], out: &mut Vec<u8>) {
     let rng = &mut *ctx.rng;
     ctx.time.push_slashed(out, ctx.ts_ns);
     let x = rng.f64();
+    rng.note_p(match x {
+        x if x < 0.45 => 0.45,
+        x if x < 0.85 => 0.2,
+        _ => 0.15,
+    });
     let (level, text): (&[u8], &[u8]) = if x < 0.45 {
         (
             b" [error] ",

@@ -3,6 +3,7 @@
 //! `Content-Encoding` undone with the decoded-size cap (413, 415 for unknown encodings), off
 //! the reactor when large.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -85,9 +86,12 @@ pub(crate) async fn read(
     let encoding = header_str(headers, header::CONTENT_ENCODING.as_str()).map(str::to_string);
     let max = usize::try_from(limits.max_decoded_size).unwrap_or(usize::MAX);
     let decode = move || {
-        cairn_wire::decode_content_encoding(encoding.as_deref(), &raw, max)
-            .map(|c| c.into_owned())
-            .map_err(|e| wire_error(&e, style))
+        match cairn_wire::decode_content_encoding(encoding.as_deref(), &raw, max) {
+            Ok(Cow::Owned(v)) => Ok(v),
+            // Not compressed (or a snappy push, undone by its decoder): the body as read.
+            Ok(Cow::Borrowed(_)) => Ok(raw),
+            Err(e) => Err(wire_error(&e, style)),
+        }
     };
     let body = if raw_len_is_large(headers) {
         tokio::task::spawn_blocking(decode)

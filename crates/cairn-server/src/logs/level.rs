@@ -6,6 +6,8 @@
 //! a level field of a JSON line (strings only, two levels deep) or of a logfmt line; the
 //! first level keyword standing as a word in the line; `unknown`.
 
+use std::borrow::Cow;
+
 /// The structured metadata name Loki and Grafana use.
 pub(crate) const DETECTED_LEVEL: &str = "detected_level";
 /// Structured metadata name of the OTLP severity number.
@@ -106,41 +108,42 @@ fn from_line(fields: &[String], line: &str) -> String {
 }
 
 fn is_json(line: &str) -> bool {
-    let t = line.trim();
-    t.starts_with('{') && t.ends_with('}')
+    // Byte-wise: `str::trim` walks chars through the Unicode whitespace table.
+    let b = line.trim_ascii().as_bytes();
+    b.first() == Some(&b'{') && b.last() == Some(&b'}')
 }
 
 /// The first level keyword of `line` standing as a word (Loki's boundaries: a keyword may be
 /// followed by `:` as in `error: ...`, but not preceded by it as in `misc:error`).
+///
+/// One pass over the bytes, ignoring ASCII case: at a given start at most one keyword can
+/// stand as a word (the shorter of `err`/`error` or `warn`/`warning` is followed by a
+/// letter), so the first start where one does is the answer, as the earliest of each
+/// keyword's first bounded occurrence would be.
 fn keyword(line: &str) -> &'static str {
-    let lower = line.to_ascii_lowercase();
-    let mut best = (lower.len(), UNKNOWN);
-    for (word, level) in KEYWORDS {
-        if let Some(pos) = bounded_find(&lower, word)
-            && pos < best.0
+    let b = line.as_bytes();
+    let mut left_ok = true;
+    for (i, &c) in b.iter().enumerate() {
+        if left_ok
+            && matches!(c | 0x20, b't' | b'd' | b'f' | b'c' | b'e' | b'w' | b'i')
+            && let Some(level) = keyword_at(b, i)
         {
-            best = (pos, level);
-            if pos == 0 {
-                break;
-            }
+            return level;
         }
+        left_ok = matches!(
+            c,
+            b' ' | b'\t' | b'\n' | b'[' | b'(' | b'{' | b'"' | b'\'' | b'=' | b'|'
+        );
     }
-    best.1
+    UNKNOWN
 }
 
-fn bounded_find(s: &str, word: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    let left_ok = |i: usize| {
-        i == 0
+/// The keyword starting at `i` and followed by a word boundary, if any.
+fn keyword_at(b: &[u8], i: usize) -> Option<&'static str> {
+    let right_ok = |j: usize| {
+        j >= b.len()
             || matches!(
-                b[i - 1],
-                b' ' | b'\t' | b'\n' | b'[' | b'(' | b'{' | b'"' | b'\'' | b'=' | b'|'
-            )
-    };
-    let right_ok = |i: usize| {
-        i >= b.len()
-            || matches!(
-                b[i],
+                b[j],
                 b' ' | b'\t'
                     | b'\n'
                     | b'['
@@ -158,21 +161,18 @@ fn bounded_find(s: &str, word: &str) -> Option<usize> {
                     | b'|'
             )
     };
-    let mut from = 0;
-    while let Some(p) = memchr::memmem::find(&b[from..], word.as_bytes()) {
-        let at = from + p;
-        if left_ok(at) && right_ok(at + word.len()) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    let rest = &b[i..];
+    KEYWORDS.iter().find_map(|(word, level)| {
+        let w = word.as_bytes();
+        (rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w) && right_ok(i + w.len()))
+            .then_some(*level)
+    })
 }
 
 /// The value of the first logfmt key equal (ignoring case) to one of `fields`, preferring
 /// earlier fields; the whole line is read, as Loki does.
-fn logfmt_value(line: &str, fields: &[String]) -> Option<String> {
-    let mut best: Option<(usize, String)> = None;
+fn logfmt_value<'a>(line: &'a str, fields: &[String]) -> Option<Cow<'a, str>> {
+    let mut best: Option<(usize, Cow<'a, str>)> = None;
     for (k, v) in LogfmtPairs::new(line) {
         if let Some(rank) = fields.iter().position(|f| f.eq_ignore_ascii_case(k))
             && best.as_ref().is_none_or(|(r, _)| rank < *r)
@@ -186,7 +186,8 @@ fn logfmt_value(line: &str, fields: &[String]) -> Option<String> {
     best.map(|(_, v)| v)
 }
 
-/// A forgiving logfmt tokenizer: `key=value`, `key="quoted \" value"`, bare keys.
+/// A forgiving logfmt tokenizer: `key=value`, `key="quoted \" value"`, bare keys. Values
+/// are borrowed from the line unless a quoted one has escapes.
 struct LogfmtPairs<'a> {
     rest: &'a str,
 }
@@ -198,7 +199,7 @@ impl<'a> LogfmtPairs<'a> {
 }
 
 impl<'a> Iterator for LogfmtPairs<'a> {
-    type Item = (&'a str, String);
+    type Item = (&'a str, Cow<'a, str>);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -219,10 +220,20 @@ impl<'a> Iterator for LogfmtPairs<'a> {
                     self.rest = &self.rest[n..];
                     continue;
                 }
-                return Some((key, String::new()));
+                return Some((key, Cow::Borrowed("")));
             }
             self.rest = &self.rest[1..];
             let value = if let Some(q) = self.rest.strip_prefix('"') {
+                // Up to the closing quote when no backslash comes first: borrowed.
+                if let Some(end) = q.find(['"', '\\'])
+                    && q.as_bytes()[end] == b'"'
+                {
+                    self.rest = &q[end + 1..];
+                    if key.is_empty() {
+                        continue;
+                    }
+                    return Some((key, Cow::Borrowed(&q[..end])));
+                }
                 let mut out = String::new();
                 let mut chars = q.char_indices();
                 let mut consumed = q.len();
@@ -245,13 +256,13 @@ impl<'a> Iterator for LogfmtPairs<'a> {
                     }
                 }
                 self.rest = &q[consumed.min(q.len())..];
-                out
+                Cow::Owned(out)
             } else {
                 let end = self
                     .rest
                     .find(char::is_whitespace)
                     .unwrap_or(self.rest.len());
-                let v = self.rest[..end].to_string();
+                let v = Cow::Borrowed(&self.rest[..end]);
                 self.rest = &self.rest[end..];
                 v
             };
@@ -264,7 +275,7 @@ impl<'a> Iterator for LogfmtPairs<'a> {
 }
 
 /// The string value of the first key of `fields` met in a JSON object, two levels deep.
-fn json_level(line: &[u8], fields: &[String]) -> Option<String> {
+fn json_level<'a>(line: &'a [u8], fields: &[String]) -> Option<Cow<'a, str>> {
     let mut p = JsonScan { b: line, i: 0 };
     p.ws();
     if p.peek() != Some(b'{') {
@@ -281,7 +292,7 @@ struct JsonScan<'a> {
 
 type Scan<T> = Result<T, ()>;
 
-impl JsonScan<'_> {
+impl<'a> JsonScan<'a> {
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -303,7 +314,7 @@ impl JsonScan<'_> {
     }
 
     /// Reads an object at the cursor; returns a level found in it (or below, to the depth).
-    fn object(&mut self, depth: usize, fields: &[String]) -> Scan<Option<String>> {
+    fn object(&mut self, depth: usize, fields: &[String]) -> Scan<Option<Cow<'a, str>>> {
         self.expect(b'{')?;
         self.ws();
         if self.peek() == Some(b'}') {
@@ -318,7 +329,7 @@ impl JsonScan<'_> {
             match self.peek() {
                 Some(b'"') => {
                     let v = self.string()?;
-                    if fields.contains(&key) {
+                    if fields.iter().any(|f| *f == *key) {
                         return Ok(Some(v));
                     }
                 }
@@ -341,13 +352,24 @@ impl JsonScan<'_> {
         }
     }
 
-    fn string(&mut self) -> Scan<String> {
+    /// A string at the cursor, borrowed from the line unless it has escapes.
+    fn string(&mut self) -> Scan<Cow<'a, str>> {
         self.expect(b'"')?;
+        let b: &'a [u8] = self.b;
+        let start = self.i;
+        if let Some(n) = memchr::memchr2(b'"', b'\\', &b[start..])
+            && b[start + n] == b'"'
+        {
+            self.i = start + n + 1;
+            return std::str::from_utf8(&b[start..start + n])
+                .map(Cow::Borrowed)
+                .map_err(|_| ());
+        }
         let mut out = Vec::new();
         while let Some(c) = self.peek() {
             self.i += 1;
             match c {
-                b'"' => return String::from_utf8(out).map_err(|_| ()),
+                b'"' => return String::from_utf8(out).map(Cow::Owned).map_err(|_| ()),
                 b'\\' => {
                     let e = self.peek().ok_or(())?;
                     self.i += 1;
@@ -462,6 +484,70 @@ mod tests {
         assert_eq!(level("terror everywhere"), "unknown");
         assert_eq!(level("GET /index.html 200"), "unknown");
         assert_eq!(level("err something went wrong"), "error");
+    }
+
+    /// The keyword search as a separate search per keyword, lowercasing the line first.
+    fn keyword_by_search(line: &str) -> &'static str {
+        let lower = line.to_ascii_lowercase();
+        let b = lower.as_bytes();
+        let left = b" \t\n[({\"'=|";
+        let right = b" \t\n[]{}():,!\"'=|";
+        let mut best = (usize::MAX, UNKNOWN);
+        for (word, level) in KEYWORDS {
+            let w = word.as_bytes();
+            let found = (0..b.len().saturating_sub(w.len() - 1)).find(|&i| {
+                &b[i..i + w.len()] == w
+                    && (i == 0 || left.contains(&b[i - 1]))
+                    && (i + w.len() == b.len() || right.contains(&b[i + w.len()]))
+            });
+            if let Some(p) = found
+                && p < best.0
+            {
+                best = (p, level);
+            }
+        }
+        best.1
+    }
+
+    #[test]
+    fn one_pass_keyword_search_agrees_with_a_search_per_keyword() {
+        let pieces = [
+            "err", "error", "ERROR", "Warn", "warning", "info", "debug", "trace", "fatal",
+            "critical", "x", "é", " ", ":", "[", "]", "=", "\"", "misc:", "t", "in", "|", "(",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut line = String::new();
+            for _ in 0..8 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                line.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(keyword(&line), keyword_by_search(&line), "{line:?}");
+        }
+        assert_eq!(keyword("xERROR: y"), "unknown");
+        assert_eq!(keyword("[Error]: y"), "error");
+        assert_eq!(keyword("é warn"), "warn");
+    }
+
+    #[test]
+    fn quoted_logfmt_values_with_and_without_escapes() {
+        assert_eq!(level(r#"msg="a \"b\"" level="warn""#), "warn");
+        assert_eq!(level(r#"level="er\ror" msg=x"#), "error");
+        assert_eq!(level(r#"msg="unterminated level=error"#), "error");
+        let pairs: Vec<_> = LogfmtPairs::new(r#"a="x y" b="p\"q" c=z"#).collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("a", Cow::Borrowed("x y")),
+                ("b", Cow::Owned("p\"q".to_string())),
+                ("c", Cow::Borrowed("z")),
+            ]
+        );
+        // Only the escaped value is copied.
+        assert!(matches!(pairs[0].1, Cow::Borrowed(_)) && matches!(pairs[1].1, Cow::Owned(_)));
+        assert_eq!(level(r#"{"msg":"a\"b","level":"debug"}"#), "debug");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Entries in the head: a stream's tail and its sealed chunks hold them encoded back to back
 //! in one buffer ([`EntryBuf`]), never as one allocation per line; a sealed chunk is sorted
-//! by (timestamp, line) without repeats and compressed (zstd) off the reactor, as Loki's head
-//! chunks are.
+//! by (timestamp, line) without repeats and compressed (snappy) off the reactor, as Loki's
+//! head chunks are.
 //!
 //! Encoding of one entry: `zigzag varint (ts - previous ts)` (the first against 0),
 //! `uvarint len, line`, `uvarint m`, m times `(uvarint len, name, uvarint len, value)`.
@@ -11,10 +11,6 @@ use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
 use crate::wal::record::put_uvarint;
-
-/// zstd level of head chunks: fast, since every entry is compressed once here and once more
-/// into a block.
-const HEAD_ZSTD_LEVEL: i32 = 1;
 
 /// Entries encoded back to back (module docs).
 #[derive(Clone, Debug)]
@@ -180,7 +176,10 @@ impl EntryBuf {
 enum Body {
     /// Sorted, not compressed yet (just sealed, or frozen by a cut).
     Raw(EntryBuf),
-    /// zstd of the encoding; `len` is the decompressed size.
+    /// Snappy (raw block) of the encoding; `len` is the decompressed size. Every entry is
+    /// compressed here and once more (zstd) into a block: the head's compression only bounds
+    /// its memory, and snappy does that at several times zstd's lowest level's speed (about
+    /// 2.5x smaller on log lines where zstd 1 reaches 4.5x).
     Compressed { data: Box<[u8]>, len: usize },
 }
 
@@ -226,10 +225,12 @@ impl HeadChunk {
     /// Compresses a raw body (CPU work: call it off the reactor); a no-op when compressed.
     pub(crate) fn compress(&self) {
         let data = match &*self.body.read() {
-            Body::Raw(b) => zstd::bulk::compress(&b.buf, HEAD_ZSTD_LEVEL).map(|d| (d, b.buf.len())),
+            Body::Raw(b) => snap::raw::Encoder::new()
+                .compress_vec(&b.buf)
+                .map(|d| (d, b.buf.len())),
             Body::Compressed { .. } => return,
         };
-        // zstd cannot fail on an in-memory buffer but for allocation: keep the raw body then.
+        // Snappy fails only on inputs over 4 GiB (a chunk is 256 KiB): keep the raw body then.
         if let Ok((data, len)) = data {
             *self.body.write() = Body::Compressed {
                 data: data.into_boxed_slice(),
@@ -258,8 +259,16 @@ impl HeadChunk {
         match &*body {
             Body::Raw(b) => decode(&b.buf, &mut visit),
             Body::Compressed { data, len } => {
-                let plain = zstd::bulk::decompress(data, *len)
+                // Into a buffer of the size recorded at compression: nothing larger is made.
+                let mut plain = vec![0u8; *len];
+                let n = snap::raw::Decoder::new()
+                    .decompress(data, &mut plain)
                     .map_err(|e| Error::Internal(format!("head chunk does not decompress: {e}")))?;
+                if n != *len {
+                    return Err(Error::Internal(format!(
+                        "head chunk decompresses to {n} bytes, not {len}"
+                    )));
+                }
                 drop(body);
                 decode(&plain, &mut visit)
             }

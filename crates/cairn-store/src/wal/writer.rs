@@ -3,8 +3,9 @@
 //! Appenders send their encoded records over a bounded channel and wait for the answer;
 //! when the channel is full the sender waits (back-pressure reaches the HTTP handler, which
 //! holds the request open). The thread takes every request queued at that moment, writes them
-//! with one `write` and one `fdatasync`, then answers all of them: the fsync is shared by all
-//! the appends that queued while the previous one ran.
+//! in order and issues one `fdatasync`, then answers all of them: the fsync is shared by all
+//! the appends that queued while the previous one ran. Large payloads (a log push is
+//! megabytes) go to the file as they came, never copied into the group's buffer.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -24,6 +25,62 @@ use crate::metrics::WalMetrics;
 
 /// Most bytes gathered into one group commit.
 const MAX_GROUP_BYTES: usize = 8 << 20;
+/// Payloads at least this large are written from their own buffer instead of being copied
+/// into the group's.
+const OWN_BUFFER_BYTES: usize = 64 << 10;
+
+/// The bytes of one group commit, in order: small records gathered in `tail`, large payloads
+/// kept as they came.
+#[derive(Default)]
+struct Group {
+    parts: Vec<Vec<u8>>,
+    tail: Vec<u8>,
+    len: usize,
+}
+
+impl Group {
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Closes the small-record buffer so that what follows comes after it.
+    fn seal_tail(&mut self) {
+        if !self.tail.is_empty() {
+            self.parts.push(std::mem::take(&mut self.tail));
+        }
+    }
+
+    fn push(&mut self, payload: Vec<u8>) {
+        self.len += payload.len();
+        if payload.len() < OWN_BUFFER_BYTES {
+            self.tail.extend_from_slice(&payload);
+        } else {
+            self.seal_tail();
+            self.parts.push(payload);
+        }
+    }
+
+    /// Writes the first `limit` bytes, in order.
+    fn write_to(&mut self, f: &mut File, limit: usize) -> std::io::Result<()> {
+        self.seal_tail();
+        let mut left = limit;
+        for p in &self.parts {
+            let n = p.len().min(left);
+            f.write_all(&p[..n])?;
+            left -= n;
+            if left == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.parts.clear();
+        self.tail.clear();
+        self.len = 0;
+    }
+}
 
 /// Where and how the WAL writes.
 #[derive(Clone, Debug)]
@@ -217,7 +274,7 @@ struct Writer<S> {
 
 impl<S: WalSeries> Writer<S> {
     fn run(mut self, mut rx: mpsc::Receiver<Req<S>>) {
-        let mut buf = Vec::new();
+        let mut buf = Group::default();
         let mut waiters: Vec<Reply<()>> = Vec::new();
         while let Some(first) = rx.blocking_recv() {
             let mut next = Some(first);
@@ -229,7 +286,7 @@ impl<S: WalSeries> Writer<S> {
                         payload,
                         done,
                     } => {
-                        self.add(&mut buf, &tenant, &series, &payload);
+                        self.add(&mut buf, &tenant, &series, payload);
                         waiters.push(done);
                     }
                     Req::Rotate(done) => {
@@ -251,7 +308,7 @@ impl<S: WalSeries> Writer<S> {
                         return;
                     }
                 }
-                if buf.len() < MAX_GROUP_BYTES {
+                if buf.len < MAX_GROUP_BYTES {
                     next = rx.try_recv().ok();
                 }
             }
@@ -261,7 +318,7 @@ impl<S: WalSeries> Writer<S> {
         // is already synced.
     }
 
-    fn add(&mut self, buf: &mut Vec<u8>, tenant: &TenantId, series: &[Arc<S>], payload: &[u8]) {
+    fn add(&mut self, buf: &mut Group, tenant: &TenantId, series: &[Arc<S>], payload: Vec<u8>) {
         let seg = self.seg;
         // `swap` also skips a series listed twice.
         let fresh: Vec<&Arc<S>> = series
@@ -269,17 +326,19 @@ impl<S: WalSeries> Writer<S> {
             .filter(|s| s.logged_segment().swap(seg, Ordering::Relaxed) != seg)
             .collect();
         if !fresh.is_empty() {
+            let before = buf.tail.len();
             record::encode_series(
-                buf,
+                &mut buf.tail,
                 tenant,
                 fresh.iter().map(|s| (s.wal_ref(), s.wal_labels())),
             );
+            buf.len += buf.tail.len() - before;
         }
-        buf.extend_from_slice(payload);
+        buf.push(payload);
     }
 
     /// Writes and syncs `buf`, then answers the waiters.
-    fn commit(&mut self, buf: &mut Vec<u8>, waiters: &mut Vec<Reply<()>>) {
+    fn commit(&mut self, buf: &mut Group, waiters: &mut Vec<Reply<()>>) {
         if buf.is_empty() && waiters.is_empty() {
             return;
         }
@@ -296,7 +355,7 @@ impl<S: WalSeries> Writer<S> {
         }
     }
 
-    fn write_sync(&mut self, buf: &[u8]) -> std::result::Result<(), String> {
+    fn write_sync(&mut self, buf: &mut Group) -> std::result::Result<(), String> {
         if self.file.is_none() {
             self.open_next()?;
         }
@@ -309,17 +368,17 @@ impl<S: WalSeries> Writer<S> {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
             .is_ok();
         let r = if inject {
-            f.write_all(&buf[..buf.len() / 2])
+            buf.write_to(f, buf.len / 2)
                 .and_then(|()| Err(std::io::Error::other("injected write failure")))
         } else {
-            f.write_all(buf).and_then(|()| f.sync_data())
+            buf.write_to(f, buf.len).and_then(|()| f.sync_data())
         };
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         self.metrics.fsync.observe(start.elapsed().as_secs_f64());
         match r {
             Ok(()) => {
-                self.size += buf.len() as u64;
-                self.metrics.bytes.inc_by(buf.len() as u64);
+                self.size += buf.len as u64;
+                self.metrics.bytes.inc_by(buf.len as u64);
                 Ok(())
             }
             Err(e) => {
