@@ -303,7 +303,10 @@ fn log_rules_and_log_slos_page_and_resolve() {
     });
     let paged = failing.elapsed();
     let slos = cairn.api_data("/api/v1/slos");
-    assert_eq!(slos["slos"][0]["id"], "checkout-availability-logs", "{slos}");
+    assert_eq!(
+        slos["slos"][0]["id"], "checkout-availability-logs",
+        "{slos}"
+    );
     // The page goes out as soon as the windows burn 21.6x a 0.1 % budget (2.16 % errors), so
     // right then the SLI may show only the first failures; half the requests fail, so it
     // must come down to about 0.5 within the 10s window.
