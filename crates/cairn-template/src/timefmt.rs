@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc};
 
-const MONTHS: [&str; 12] = [
+/// Go's month names, January first (layouts `January` and `Jan`).
+pub(crate) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -19,7 +20,8 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const DAYS: [&str; 7] = [
+/// Go's weekday names, Sunday first (layouts `Monday` and `Mon`).
+pub(crate) const DAYS: [&str; 7] = [
     "Sunday",
     "Monday",
     "Tuesday",

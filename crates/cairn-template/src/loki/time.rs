@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 
 use crate::fmt::quote;
 use crate::methods::go_zero_time;
+use crate::timefmt::{DAYS, MONTHS};
 use crate::value::Value;
 
 /// Loki's `unixToTime`: days, seconds, milliseconds, microseconds or nanoseconds by length.
@@ -48,29 +49,6 @@ pub(super) fn parse_time(layout: &str, value: &str) -> Option<DateTime<Utc>> {
         *v = &v[n..];
         Some(r)
     };
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    const DAYS: [&str; 7] = [
-        "Sunday",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-    ];
     while !l.is_empty() {
         if let Some(r) = l.strip_prefix("2006") {
             year = num(&mut v, 4, 4)? as i32;
