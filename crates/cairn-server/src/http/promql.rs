@@ -17,7 +17,7 @@ use super::AppState;
 use super::error::{ApiError, Style};
 use super::json::{Json, success};
 use super::params::{ApiRequest, Params, parse_time};
-use super::slots::{CancelOnDrop, Refused, effective_timeout};
+use super::slots::{CancelOnDrop, Refused, effective_timeout, run_query};
 use crate::config::parse_duration;
 
 /// `GET|POST /api/v1/query`.
@@ -264,7 +264,7 @@ async fn execute(
         cancel: Some(guard.flag()),
         ..EngineOptions::default()
     });
-    let task = tokio::spawn(async move {
+    let work = async move {
         let q = store.querier();
         let out = match kind {
             Kind::Instant(t) => engine.instant_stats(q, &tenant, &text, t).await,
@@ -276,15 +276,8 @@ async fn execute(
         };
         drop(slot);
         out
-    });
-    let out = task
-        .await
-        .map_err(|e| ApiError::internal(format!("query task failed: {e}"), Style::Json))?;
-    guard.disarm();
-    metrics
-        .duration
-        .get_or_create(&vec![("endpoint", endpoint.to_string())])
-        .observe(arrived.elapsed().as_secs_f64());
+    };
+    let out = run_query(work, guard, endpoint, arrived, Style::Json).await?;
     match out {
         Ok((answer, mut stats)) => {
             stats.exec_queue_time = queued.as_secs_f64();

@@ -14,6 +14,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::error::{ApiError, Style};
+
 type Labels = Vec<(&'static str, String)>;
 
 /// Handles on the query metrics.
@@ -177,6 +179,28 @@ impl CancelOnDrop {
     pub(crate) fn disarm(mut self) {
         self.armed = false;
     }
+}
+
+/// Runs a query's work on its own task, so that a client going away drops `guard` (and the
+/// work sees its flag) without aborting the work midway; then disarms the guard and records
+/// the query's duration since it `arrived` under `endpoint`.
+pub(crate) async fn run_query<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+    guard: CancelOnDrop,
+    endpoint: &str,
+    arrived: Instant,
+    style: Style,
+) -> Result<T, ApiError> {
+    let out = tokio::spawn(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("query task failed: {e}"), style))?;
+    let metrics = guard.metrics.clone();
+    guard.disarm();
+    metrics
+        .duration
+        .get_or_create(&vec![("endpoint", endpoint.to_string())])
+        .observe(arrived.elapsed().as_secs_f64());
+    Ok(out)
 }
 
 impl Drop for CancelOnDrop {

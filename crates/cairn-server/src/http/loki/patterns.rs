@@ -29,7 +29,7 @@ use super::query::{Admission, admit, check_length, logql_error};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Style};
 use crate::http::json::{Json, respond};
-use crate::http::slots::CancelOnDrop;
+use crate::http::slots::{CancelOnDrop, run_query};
 use crate::logs::{DETECTED_LEVEL, detect_level};
 
 /// The `endpoint` label of the query duration metric.
@@ -83,19 +83,12 @@ pub(crate) async fn patterns(
         cancel: guard.flag(),
         deadline: arrived + timeout,
     };
-    let task = tokio::spawn(async move {
+    let work = async move {
         let out = mine(store.log_querier(), &tenant, job, stop).await;
         drop(slot);
         out
-    });
-    let out = task
-        .await
-        .map_err(|e| ApiError::internal(format!("patterns task failed: {e}"), Style::Text))?;
-    guard.disarm();
-    metrics
-        .duration
-        .get_or_create(&vec![("endpoint", ENDPOINT.to_string())])
-        .observe(arrived.elapsed().as_secs_f64());
+    };
+    let out = run_query(work, guard, ENDPOINT, arrived, Style::Text).await?;
     match out {
         Ok(m) => {
             tracing::debug!(

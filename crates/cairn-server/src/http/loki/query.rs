@@ -20,7 +20,7 @@ use crate::backend::LogsStore;
 use crate::http::AppState;
 use crate::http::error::{ApiError, Style};
 use crate::http::json::{Json, respond};
-use crate::http::slots::{CancelOnDrop, Refused, Slot, effective_timeout};
+use crate::http::slots::{CancelOnDrop, Refused, Slot, effective_timeout, run_query};
 
 /// A query request: the Loki request and whether the client asked for categorized labels.
 pub(crate) struct QueryRequest {
@@ -223,21 +223,14 @@ pub(crate) async fn execute(
         timeout: Some(timeout.saturating_sub(queued)),
         cancel: Some(guard.flag()),
     });
-    let task = tokio::spawn(async move {
+    let work = async move {
         let out = engine
             .execute(store.log_querier(), &tenant, &expr, &qp)
             .await;
         drop(slot);
         out
-    });
-    let out = task
-        .await
-        .map_err(|e| ApiError::internal(format!("query task failed: {e}"), Style::Text))?;
-    guard.disarm();
-    metrics
-        .duration
-        .get_or_create(&vec![("endpoint", endpoint.to_string())])
-        .observe(arrived.elapsed().as_secs_f64());
+    };
+    let out = run_query(work, guard, endpoint, arrived, Style::Text).await?;
     match out {
         Ok(r) => Ok((r, queued)),
         Err(e) => {
