@@ -45,12 +45,15 @@ if ! python3 -c 'import pyarrow.parquet' >/dev/null 2>&1; then
   echo "installing pyarrow"
   pip_install pyarrow
 fi
-# The real log clients of tests/e2e_logs_clients.rs (scripts in tests/clients/).
+# The real log and trace clients of tests/e2e_logs_clients.rs and tests/e2e_traces_clients.rs
+# (scripts in tests/clients/).
 log_clients=(fluent-logger==0.11.1 python-logging-loki==0.3.1 opentelemetry-sdk==1.45.2
   opentelemetry-exporter-otlp-proto-grpc==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2)
 log_client_imports='import fluent.sender, logging_loki, opentelemetry.sdk._logs
 import opentelemetry.exporter.otlp.proto.grpc._log_exporter
-import opentelemetry.exporter.otlp.proto.http._log_exporter'
+import opentelemetry.exporter.otlp.proto.http._log_exporter
+import opentelemetry.exporter.otlp.proto.grpc.trace_exporter
+import opentelemetry.exporter.otlp.proto.http.trace_exporter'
 if ! python3 -c "$log_client_imports" >/dev/null 2>&1; then
   echo "installing ${log_clients[*]}"
   pip_install "${log_clients[@]}"
