@@ -157,6 +157,32 @@ impl TraceService for Traces {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let result = self.handle(request).await;
+        let code = match &result {
+            Ok(_) => StatusCode::OK,
+            Err(s) => http_status(s.code()),
+        };
+        self.state.metrics.trace_request("grpc", code.as_u16());
+        result
+    }
+}
+
+/// The HTTP status a gRPC code stands for, for request metrics.
+fn http_status(code: tonic::Code) -> StatusCode {
+    match code {
+        tonic::Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        tonic::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        tonic::Code::InvalidArgument | tonic::Code::Unauthenticated => StatusCode::BAD_REQUEST,
+        tonic::Code::Unimplemented => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl Traces {
+    async fn handle(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let state = &self.state;
         let headers = request.metadata().clone().into_headers();
         let tenant = state
@@ -190,6 +216,7 @@ impl TraceService for Traces {
             cairn_wire::map_otlp_traces(req, &limits)
         }
         .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        state.metrics.trace_report(&decoded.report);
         crate::http::store_traces(&*store, &tenant, decoded.batch)
             .await
             .map_err(status_of_error)?;

@@ -245,6 +245,14 @@ async fn bad_pushes_get_otlp_answers() {
     // An empty request is a success.
     let r = app.post("/v1/traces", &[PB], Vec::new()).await;
     assert_eq!(r.status, StatusCode::OK);
+    // The two invalid spans are counted, and the one valid span by the store.
+    let m = app.get("/metrics", &[]).await.text();
+    assert!(m.contains("cairn_traces_spans_rejected_total 2"), "{m}");
+    assert!(m.contains("cairn_traces_spans_appended_total 1"), "{m}");
+    assert!(
+        m.contains(r#"cairn_traces_requests_total{transport="http",code="413"} 1"#),
+        "{m}"
+    );
 }
 
 #[tokio::test]

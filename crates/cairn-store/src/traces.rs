@@ -417,13 +417,17 @@ fn now_ns() -> i64 {
 /// Rebuilds the head from the trace WAL in `dir`.
 fn replay_into(head: &TraceHead, dir: &std::path::Path) -> Result<wal::ReplayStats> {
     let mut unknown = 0u64;
+    let mut buf = Vec::new();
     let stats = wal::replay(dir, |rec| {
         match rec {
             Record::TraceSpans { tenant, resources } => {
+                // The head counts the bytes an append logged; the record is encoded again
+                // to count the same after a restart.
+                buf.clear();
+                record::encode_trace_spans(&mut buf, &tenant, resources.iter());
                 let batch = TraceBatch { resources };
-                // The payload's size is not kept; the spans' count stands in for it.
-                let bytes = batch.span_count() as u64 * 256;
-                head.tenant(&tenant).add(batch.split_by_trace(), bytes);
+                head.tenant(&tenant)
+                    .add(batch.split_by_trace(), buf.len() as u64);
             }
             // Other signals' records belong to their own WALs.
             _ => unknown += 1,

@@ -87,7 +87,7 @@ pub(crate) async fn traces(
     body: Body,
 ) -> Response {
     let enc = encoding_of(&headers);
-    match handle_traces(&state, &headers, body).await {
+    let resp = match handle_traces(&state, &headers, body).await {
         Ok(report) => {
             let format = match enc {
                 Encoding::Protobuf => OtlpFormat::Protobuf,
@@ -100,7 +100,9 @@ pub(crate) async fn traces(
             )
         }
         Err(e) => status_response(e.status, &e.message, enc, e.retry_after),
-    }
+    };
+    state.metrics.trace_request("http", resp.status().as_u16());
+    resp
 }
 
 async fn handle_traces(
@@ -123,6 +125,7 @@ async fn handle_traces(
     })
     .await?
     .map_err(|e| super::log_body::wire_error(&e, Style::Text))?;
+    state.metrics.trace_report(&decoded.report);
     store_traces(&*store, &p.tenant, decoded.batch).await?;
     Ok(decoded.report)
 }

@@ -58,6 +58,12 @@ pub(crate) use encode::{EncodedTraceBlock, TraceBlockWriter, ns_i64};
 pub(crate) use read::TraceBlockReader;
 pub(crate) use schema::{type_name, value_json};
 
+/// The schema of `data.parquet`, for the format's pinning test.
+#[cfg(test)]
+pub(crate) fn schema_for_tests() -> arrow::datatypes::SchemaRef {
+    schema::schema()
+}
+
 /// Version of the trace block format, in `meta.json` and in the Parquet file.
 pub const TRACE_SCHEMA_VERSION: u32 = 1;
 

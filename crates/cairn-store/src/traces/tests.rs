@@ -257,6 +257,60 @@ fn wal_record_keeps_every_field() {
     assert_eq!(format!("{resources:?}"), format!("{:?}", b.resources));
 }
 
+/// The column names of `data.parquet`, in order: a change here is a format change (bump
+/// `TRACE_SCHEMA_VERSION`).
+#[test]
+fn block_schema_is_pinned() {
+    let names: Vec<String> = block::schema_for_tests()
+        .fields()
+        .iter()
+        .map(|f| format!("{}:{}", f.name(), f.data_type()))
+        .collect();
+    let want = [
+        "trace_id:FixedSizeBinary(16)",
+        "trace_start_unix_nano:UInt64",
+        "trace_end_unix_nano:UInt64",
+        "root_service_name:Utf8",
+        "root_span_name:Utf8",
+        "resource_service_name:Utf8",
+        "resource_attrs:List(",
+        "resource_dropped_attributes_count:UInt32",
+        "resource_schema_url:Utf8",
+        "scope_name:Utf8",
+        "scope_version:Utf8",
+        "scope_attrs:List(",
+        "scope_dropped_attributes_count:UInt32",
+        "scope_schema_url:Utf8",
+        "span_id:FixedSizeBinary(8)",
+        "parent_span_id:FixedSizeBinary(8)",
+        "trace_state:Utf8",
+        "flags:UInt32",
+        "name:Utf8",
+        "kind:Int32",
+        "start_unix_nano:UInt64",
+        "duration_nano:UInt64",
+        "status_code:Int32",
+        "status_message:Utf8",
+        "http_method:Utf8",
+        "http_request_method:Utf8",
+        "http_url:Utf8",
+        "url_full:Utf8",
+        "http_status_code:Int64",
+        "http_response_status_code:Int64",
+        "attrs:List(",
+        "dropped_attributes_count:UInt32",
+        "events:List(",
+        "dropped_events_count:UInt32",
+        "links:List(",
+        "dropped_links_count:UInt32",
+    ];
+    assert_eq!(names.len(), want.len(), "{names:#?}");
+    for (n, w) in names.iter().zip(want) {
+        assert!(n.starts_with(w), "{n} is not {w}");
+    }
+    assert_eq!(TRACE_SCHEMA_VERSION, 1);
+}
+
 #[tokio::test]
 async fn appends_are_replayed_after_a_crash() {
     let dir = tempfile::tempdir().unwrap();
@@ -266,9 +320,11 @@ async fn appends_are_replayed_after_a_crash() {
     s.append(&tenant(), batch_of("api", vec![span(2, 0, None, T0, S)]))
         .await
         .unwrap();
+    let bytes = s.head.bytes();
     // No flush, no shutdown: the process dies here.
     drop(s);
     let s = open_with(dir.path(), config(dir.path())).await;
+    assert_eq!(s.head.bytes(), bytes);
     let got = s
         .find_trace(&tenant(), &tid(1), None)
         .await
