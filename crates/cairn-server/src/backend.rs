@@ -2,7 +2,9 @@
 //! it, the storage engine's adapter in `storage.rs` implements it.
 
 use async_trait::async_trait;
-use cairn_model::{LogBatch, LogQuerier, Querier, TenantId, WriteBatch};
+use cairn_model::{
+    LogBatch, LogQuerier, Querier, TenantId, Trace, TraceBatch, TraceId, WriteBatch,
+};
 
 /// What an append wrote and refused.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -89,4 +91,37 @@ pub(crate) trait LogsStore: LogQuerier {
 
     /// Cuts the log head into blocks and uploads them now; returns a JSON summary.
     async fn flush_logs(&self) -> Result<serde_json::Value, StoreFailure>;
+}
+
+/// What a trace append wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TracesAppended {
+    /// Spans made durable (repeats not counted).
+    pub(crate) spans: u64,
+    /// Spans equal to stored ones (same trace, span id and kind), accepted but not stored
+    /// twice.
+    pub(crate) duplicates: u64,
+}
+
+/// The trace side of the storage engine as the front doors see it.
+#[async_trait]
+pub(crate) trait TracesStore: Send + Sync {
+    /// Appends `batch` for `tenant`; `Ok` means every span is durable in the WAL.
+    async fn append_traces(
+        &self,
+        tenant: &TenantId,
+        batch: TraceBatch,
+    ) -> Result<TracesAppended, StoreFailure>;
+
+    /// The spans of trace `id`, merged and sorted; only blocks overlapping `range` (ns,
+    /// inclusive) are read when given. `None` when no span is stored.
+    async fn trace_by_id(
+        &self,
+        tenant: &TenantId,
+        id: &TraceId,
+        range: Option<(u64, u64)>,
+    ) -> Result<Option<Trace>, StoreFailure>;
+
+    /// Cuts the trace head into blocks and uploads them now; returns a JSON summary.
+    async fn flush_traces(&self) -> Result<serde_json::Value, StoreFailure>;
 }

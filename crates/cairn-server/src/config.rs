@@ -11,6 +11,7 @@ mod query;
 mod raw;
 mod rules;
 mod slos;
+mod traces;
 mod units;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ pub use logs::{FluentBitConfig, ForwardConfig, LogsConfig};
 pub use query::QueryConfig;
 pub use rules::RulesConfig;
 pub use slos::SlosConfig;
+pub use traces::TracesConfig;
 
 pub(crate) use units::{format_duration, parse_duration};
 
@@ -56,6 +58,8 @@ pub struct Config {
     pub slos: SlosConfig,
     /// `logs:` how Fluent Bit, forward and OTLP records become streams.
     pub logs: LogsConfig,
+    /// `traces:` the trace store and the limits of trace ingestion.
+    pub traces: TracesConfig,
 }
 
 /// `server:` section.
@@ -511,6 +515,7 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
     let rules = rules::validate(&v, raw.rules, file)?;
     let slos = slos::validate(&v, raw.slos, file)?;
     let logs = logs::validate(&v, raw.logs)?;
+    let traces = traces::validate(&v, raw.traces)?;
     Ok(Config {
         server,
         storage,
@@ -522,6 +527,7 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
         rules,
         slos,
         logs,
+        traces,
     })
 }
 

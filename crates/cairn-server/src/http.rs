@@ -17,6 +17,7 @@ mod remote_read;
 mod rules;
 mod slos;
 mod slots;
+mod tempo;
 mod write;
 
 use std::sync::{Arc, OnceLock};
@@ -32,10 +33,11 @@ use cairn_model::TenantId;
 use prometheus_client::registry::Registry;
 use tokio::sync::Semaphore;
 
-use crate::backend::{LogsStore, MetricsStore};
+use crate::backend::{LogsStore, MetricsStore, TracesStore};
 use crate::config::Config;
 use crate::metrics::ServerMetrics;
 pub(crate) use error::{ApiError, Style};
+pub(crate) use otlp::store_traces;
 
 /// The header naming the tenant (Mimir, Loki, Tempo).
 pub(crate) const ORG_ID_HEADER: &str = "x-scope-orgid";
@@ -71,6 +73,9 @@ pub(crate) struct AppState {
     pub(crate) log_metrics: crate::logs::LogMetrics,
     /// Live tail subscribers.
     pub(crate) tail: crate::logs::TailHub,
+    /// The trace side of the store, set when the store has opened (never when
+    /// `traces.enabled` is off).
+    pub(crate) traces: OnceLock<Arc<dyn TracesStore>>,
 }
 
 impl AppState {
@@ -100,7 +105,26 @@ impl AppState {
             log_rate: crate::logs::RateLimiter::default(),
             log_metrics,
             tail: crate::logs::TailHub::default(),
+            traces: OnceLock::new(),
         }
+    }
+
+    /// The trace store: 404 when traces are off, 503 while it is still opening.
+    pub(crate) fn traces_store(&self, style: Style) -> Result<&Arc<dyn TracesStore>, ApiError> {
+        if !self.config.traces.enabled {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "bad_data",
+                "traces are disabled (traces.enabled: false)",
+                style,
+            ));
+        }
+        self.traces.get().ok_or_else(|| {
+            ApiError::unavailable(
+                "storage is starting (replaying the WAL), retry shortly",
+                style,
+            )
+        })
     }
 
     /// The log store, or 503 while it is still opening.
@@ -193,6 +217,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .merge(api.clone())
         .merge(log_push_routes())
         .merge(loki_routes())
+        .merge(tempo::routes())
+        .nest("/tempo", tempo::routes())
         .nest("/prometheus", api)
         .route("/-/healthy", get(admin::healthy))
         .route("/-/ready", get(admin::ready))
@@ -259,12 +285,15 @@ fn log_push_routes() -> Router<Arc<AppState>> {
         .route("/fluentbit/api/v1/push", post(fluentbit::push))
         .route("/v1/logs", post(otlp::logs))
         .route("/otlp/v1/logs", post(otlp::logs))
+        .route("/v1/traces", post(otlp::traces))
+        .route("/otlp/v1/traces", post(otlp::traces))
 }
 
 /// The router of the OTLP/HTTP port (`server.otlp_http_listen`): the OTLP paths only.
 pub(crate) fn otlp_router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/logs", post(otlp::logs))
+        .route("/v1/traces", post(otlp::traces))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
 }

@@ -25,6 +25,16 @@ pub(crate) const INGEST_INFLIGHT: &str = "cairn_ingest_inflight_requests";
 /// `cairn_http_request_duration_seconds{handler,code}`: every HTTP request.
 pub(crate) const HTTP_DURATION: &str = "cairn_http_request_duration_seconds";
 
+/// `cairn_traces_requests_total{transport,code}`: OTLP trace requests by transport (`http`,
+/// `grpc`) and HTTP status code (gRPC answers mapped to theirs).
+pub(crate) const TRACES_REQUESTS: &str = "cairn_traces_requests";
+/// `cairn_traces_spans_rejected_total`: spans left out as invalid while decoding (answered
+/// in `partial_success`).
+pub(crate) const TRACES_SPANS_REJECTED: &str = "cairn_traces_spans_rejected";
+/// `cairn_traces_attributes_truncated_total`: keys and string values cut to
+/// `traces.max_attribute_bytes`.
+pub(crate) const TRACES_ATTRIBUTES_TRUNCATED: &str = "cairn_traces_attributes_truncated";
+
 /// Reason label of series refused for carrying native histograms (not stored yet).
 pub(crate) const NATIVE_HISTOGRAMS_REASON: &str = "native_histograms_unsupported";
 
@@ -41,6 +51,9 @@ pub(crate) struct ServerMetrics {
     pub(crate) shed: Counter,
     pub(crate) inflight: Gauge,
     pub(crate) http_duration: HistogramFamily,
+    pub(crate) trace_requests: Family<Labels, Counter>,
+    pub(crate) spans_rejected: Counter,
+    pub(crate) attributes_truncated: Counter,
 }
 
 fn duration_histogram() -> Histogram {
@@ -58,7 +71,25 @@ impl ServerMetrics {
             shed: Counter::default(),
             inflight: Gauge::default(),
             http_duration: Family::new_with_constructor(duration_histogram),
+            trace_requests: Family::default(),
+            spans_rejected: Counter::default(),
+            attributes_truncated: Counter::default(),
         };
+        registry.register(
+            TRACES_REQUESTS,
+            "OTLP trace requests by transport and HTTP status code",
+            m.trace_requests.clone(),
+        );
+        registry.register(
+            TRACES_SPANS_REJECTED,
+            "Spans left out as invalid while decoding OTLP trace requests",
+            m.spans_rejected.clone(),
+        );
+        registry.register(
+            TRACES_ATTRIBUTES_TRUNCATED,
+            "Span attribute keys and string values truncated to traces.max_attribute_bytes",
+            m.attributes_truncated.clone(),
+        );
         registry.register(
             INGEST_REQUESTS,
             "Remote write requests by protocol version and HTTP status code",
@@ -108,5 +139,21 @@ impl ServerMetrics {
             m.http_duration.clone(),
         );
         m
+    }
+
+    /// Counts one OTLP trace request.
+    pub(crate) fn trace_request(&self, transport: &'static str, code: u16) {
+        self.trace_requests
+            .get_or_create(&vec![
+                ("transport", transport.to_string()),
+                ("code", code.to_string()),
+            ])
+            .inc();
+    }
+
+    /// Counts what a trace decode left out or changed.
+    pub(crate) fn trace_report(&self, r: &cairn_wire::TraceDecodeReport) {
+        self.spans_rejected.inc_by(r.rejected_spans);
+        self.attributes_truncated.inc_by(r.truncated_attributes);
     }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use cairn_store::{LogStore, Storage};
+use cairn_store::{LogStore, Storage, TraceStore};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +20,9 @@ use crate::alertmanager::AlertmanagerService;
 use crate::error::{Error, Result};
 use crate::http::{self, AppState};
 use crate::rules::RulesService;
-use crate::storage::{LogsBackend, StorageBackend, log_store_config, store_config};
+use crate::storage::{
+    LogsBackend, StorageBackend, TracesBackend, log_store_config, store_config, trace_store_config,
+};
 
 /// Sets up `tracing` output on stderr (text or JSON) with the configured level filter.
 pub fn init_logging(cfg: &ServerConfig) -> Result<()> {
@@ -301,23 +303,33 @@ async fn open_alertmanager(state: &mut AppState) -> Result<Arc<AlertmanagerServi
     Ok(svc)
 }
 
-/// The opened storage engine: the metrics store and the log store on the same object
-/// store and cache, each with its own WAL.
+/// The opened storage engine: the metrics, log and trace stores on the same object store
+/// and cache, each with its own WAL (the trace store only when `traces.enabled`).
 struct Stores {
     metrics: Arc<Storage>,
     logs: Arc<LogStore>,
+    traces: Option<Arc<TraceStore>>,
 }
 
 impl Stores {
     fn start_background(&self, stop: CancellationToken, tracker: &TaskTracker) {
         self.metrics.start_background(stop.clone(), tracker);
+        if let Some(t) = &self.traces {
+            t.start_background(stop.clone(), tracker);
+        }
         self.logs.start_background(stop, tracker);
     }
 
-    /// Both WALs fsynced and closed, whatever the other one did.
+    /// Every WAL fsynced and closed, whatever the others did.
     async fn shutdown(&self) -> std::result::Result<(), cairn_store::Error> {
-        let (m, l) = tokio::join!(self.metrics.shutdown(), self.logs.shutdown());
-        m.and(l)
+        let traces = async {
+            match &self.traces {
+                Some(t) => t.shutdown().await,
+                None => Ok(()),
+            }
+        };
+        let (m, l, t) = tokio::join!(self.metrics.shutdown(), self.logs.shutdown(), traces);
+        m.and(l).and(t)
     }
 }
 
@@ -336,6 +348,20 @@ async fn open_storage(config: &Config, state: &AppState) -> Result<Stores> {
     )
     .await
     .map_err(|e| Error::Storage(e.to_string()))?;
+    let traces = if config.traces.enabled {
+        let t = TraceStore::open(
+            trace_store_config(config, storage.config()),
+            storage.object_store(),
+            storage.block_cache(),
+            &mut registry,
+        )
+        .await
+        .map_err(|e| Error::Storage(e.to_string()))?;
+        let _ = state.traces.set(Arc::new(TracesBackend(Arc::clone(&t))));
+        Some(t)
+    } else {
+        None
+    };
     let _ = state.store_registry.set(registry);
     let _ = state.logs.set(Arc::new(LogsBackend(Arc::clone(&logs))));
     let _ = state
@@ -344,6 +370,7 @@ async fn open_storage(config: &Config, state: &AppState) -> Result<Stores> {
     Ok(Stores {
         metrics: storage,
         logs,
+        traces,
     })
 }
 

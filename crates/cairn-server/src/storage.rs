@@ -1,8 +1,10 @@
 //! Wiring of the storage engine: the server's configuration mapped into the engine's, and
 //! the engine behind the [`MetricsStore`] trait the handlers use (the log store behind
-//! `LogsStore` in `storage/logs.rs`).
+//! `LogsStore` in `storage/logs.rs`, the trace store behind `TracesStore` in
+//! `storage/traces.rs`).
 
 mod logs;
+mod traces;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use cairn_model::{
 use cairn_store::{RejectReason, Storage, StoreConfig};
 
 pub(crate) use logs::{LogsBackend, log_store_config};
+pub(crate) use traces::{TracesBackend, trace_store_config};
 
 use crate::backend::{Appended, MetricsStore, StoreFailure};
 use crate::config::{Config, ObjectStoreConfig};

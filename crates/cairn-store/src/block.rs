@@ -229,26 +229,28 @@ pub(crate) async fn delete_block(
     Ok(())
 }
 
-mod ulid_str {
+/// Serde of a ULID as its string, shared by every signal's block meta.
+pub(crate) mod ulid_str {
     use serde::{Deserialize, Deserializer, Serializer};
     use ulid::Ulid;
 
-    pub(super) fn serialize<S: Serializer>(u: &Ulid, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(u: &Ulid, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(u)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Ulid, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Ulid, D::Error> {
         let s = String::deserialize(d)?;
         Ulid::from_string(&s).map_err(serde::de::Error::custom)
     }
 }
 
-mod ulid_vec {
+/// Serde of a list of ULIDs as strings.
+pub(crate) mod ulid_vec {
     use serde::ser::SerializeSeq;
     use serde::{Deserialize, Deserializer, Serializer};
     use ulid::Ulid;
 
-    pub(super) fn serialize<S: Serializer>(v: &[Ulid], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(v: &[Ulid], s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(v.len()))?;
         for u in v {
             seq.serialize_element(&u.to_string())?;
@@ -256,7 +258,7 @@ mod ulid_vec {
         seq.end()
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Ulid>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Ulid>, D::Error> {
         let v = Vec::<String>::deserialize(d)?;
         v.iter()
             .map(|s| Ulid::from_string(s).map_err(serde::de::Error::custom))

@@ -32,6 +32,8 @@ pub(crate) enum Signal {
     Metrics,
     /// Log entries: `<tenant>/logs/`.
     Logs,
+    /// Spans: `<tenant>/traces/`.
+    Traces,
 }
 
 impl Signal {
@@ -40,6 +42,7 @@ impl Signal {
         match self {
             Signal::Metrics => "metrics",
             Signal::Logs => "logs",
+            Signal::Traces => "traces",
         }
     }
 }

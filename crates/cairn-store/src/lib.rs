@@ -12,7 +12,9 @@
 //! being moved into a block is seen at least once, and duplicates are removed by the merge.
 //!
 //! Logs ([`LogStore`], module `logs`) run on the same machinery with their own WAL
-//! instance, head of streams, block schema and line-filter index; see that module.
+//! instance, head of streams, block schema and line-filter index; see that module. Traces
+//! ([`TraceStore`], module `traces`) likewise, with a head of traces keyed by trace id and
+//! one span per Parquet row; the per-tenant block set both use is `signal_blocks`.
 //!
 //! Persistent half: immutable blocks of Parquet files on an object store (local directory or
 //! S3), a per-tenant catalog of live blocks changed only by create-if-absent writes of new
@@ -36,7 +38,9 @@ mod label_order;
 mod logs;
 mod metrics;
 mod objstore;
+mod signal_blocks;
 mod storage;
+mod traces;
 mod wal;
 
 pub use block::{BlockMeta, SCHEMA_VERSION, read_block_meta, write_block};
@@ -64,3 +68,12 @@ pub use metrics::{
 };
 pub use objstore::{ObjectStoreConfig, build_object_store};
 pub use storage::{AppendOutcome, FlushOutcome, SampleRejection, Storage};
+pub use traces::{
+    RowGroupMeta, ScanStats, TRACE_SCHEMA_VERSION, TRACES_BLOCK_UPLOAD_FAILURES_TOTAL,
+    TRACES_BLOCKS_CUT_TOTAL, TRACES_BYTES_UPLOADED_TOTAL, TRACES_COMPACTION_FAILURES_TOTAL,
+    TRACES_COMPACTIONS_TOTAL, TRACES_HEAD_BYTES, TRACES_HEAD_CUTS_TOTAL, TRACES_HEAD_SPANS,
+    TRACES_HEAD_TRACES, TRACES_RETENTION_BLOCKS_DELETED_TOTAL, TRACES_ROW_GROUPS_READ_TOTAL,
+    TRACES_SPANS_APPENDED_TOTAL, TRACES_SPANS_DUPLICATE_TOTAL, TRACES_WAL_BYTES_WRITTEN_TOTAL,
+    TRACES_WAL_FSYNC_DURATION_SECONDS, TRACES_WAL_SEGMENTS, TagNames, TagScope, TraceAppendOutcome,
+    TraceBlockMeta, TraceCompaction, TraceFlushOutcome, TraceStore, TraceStoreConfig,
+};

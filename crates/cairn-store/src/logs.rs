@@ -22,7 +22,7 @@ mod blocks;
 mod chunk;
 mod config;
 mod cut;
-mod filter;
+pub(crate) mod filter;
 mod head;
 mod metrics;
 mod query;
@@ -384,7 +384,9 @@ fn replay_into(
                 }
             }
             // Metrics records belong to the metrics WAL.
-            Record::Samples { .. } | Record::Metadata { .. } => unknown += 1,
+            Record::Samples { .. } | Record::Metadata { .. } | Record::TraceSpans { .. } => {
+                unknown += 1
+            }
         }
         Ok(())
     })?;

@@ -413,6 +413,7 @@ fn replay_into(head: &Head, dir: &std::path::Path) -> Result<wal::ReplayStats> {
             }
             // The log WAL is its own instance; a log record here is not ours to apply.
             Record::LogEntries { entries, .. } => unknown += entries.len() as u64,
+            Record::TraceSpans { .. } => unknown += 1,
         }
         Ok(())
     })?;

@@ -26,6 +26,7 @@ pub(crate) struct RawConfig {
     pub(crate) rules: Option<super::rules::RawRules>,
     pub(crate) slos: Option<super::slos::RawSlos>,
     pub(crate) logs: Option<super::logs::RawLogs>,
+    pub(crate) traces: Option<super::traces::RawTraces>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -172,3 +172,38 @@ fn s3_credentials_are_not_printed() {
     let dbg = format!("{c:?}");
     assert!(!dbg.contains("hunter2") && !dbg.contains("AKIA"), "{dbg}");
 }
+
+#[test]
+fn traces_section_is_validated_with_key_names() {
+    let c = parse("").unwrap();
+    assert_eq!(c.traces, TracesConfig::default());
+    assert!(c.traces.enabled);
+    let c = parse(
+        "traces:\n  enabled: false\n  head_max_size: 64MiB\n  head_max_age: 5m\n  row_group_spans: 100\n  compaction_ranges: [30m, 2h]\n  max_attribute_bytes: 0\n",
+    )
+    .unwrap();
+    assert!(!c.traces.enabled);
+    assert_eq!(c.traces.head_max_size, 64 << 20);
+    assert_eq!(c.traces.head_max_age, Duration::from_secs(300));
+    assert_eq!(c.traces.row_group_spans, 100);
+    assert_eq!(
+        c.traces.compaction_ranges,
+        vec![Duration::from_secs(1800), Duration::from_secs(7200)]
+    );
+    assert_eq!(c.traces.max_attribute_bytes, 0);
+    for (yaml, key) in [
+        ("traces:\n  zstd_level: 30\n", "traces.zstd_level"),
+        ("traces:\n  head_max_size: 1KiB\n", "traces.head_max_size"),
+        ("traces:\n  row_group_spans: 0\n", "traces.row_group_spans"),
+        (
+            "traces:\n  compaction_ranges: [2h, 1h]\n",
+            "traces.compaction_ranges[1]",
+        ),
+        ("traces:\n  head_max_age: soon\n", "traces.head_max_age"),
+    ] {
+        let e = parse(yaml).unwrap_err().to_string();
+        assert!(e.contains(key), "{yaml}: {e}");
+    }
+    let e = parse("traces:\n  bogus: 1\n").unwrap_err().to_string();
+    assert!(e.contains("bogus"), "{e}");
+}

@@ -48,8 +48,9 @@ pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Result<Respon
     Ok(resp)
 }
 
-/// `POST /api/v1/admin/flush`: cut the metrics head and the log head into blocks and upload
-/// them now. `data` is the metrics summary with the log summary under `logs`.
+/// `POST /api/v1/admin/flush`: cut the metrics, log and trace heads into blocks and upload
+/// them now. `data` is the metrics summary with the log summary under `logs` and the trace
+/// summary under `traces`.
 pub(crate) async fn flush(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let store = state.store(Style::Json)?;
     let logs = state.logs_store(Style::Json)?;
@@ -62,8 +63,15 @@ pub(crate) async fn flush(State(state): State<Arc<AppState>>) -> Result<Response
     };
     let mut summary = store.flush().await.map_err(fail)?;
     let log_summary = logs.flush_logs().await.map_err(fail)?;
+    let trace_summary = match state.traces.get() {
+        Some(t) => Some(t.flush_traces().await.map_err(fail)?),
+        None => None,
+    };
     if let Some(m) = summary.as_object_mut() {
         m.insert("logs".into(), log_summary);
+        if let Some(t) = trace_summary {
+            m.insert("traces".into(), t);
+        }
     }
     Ok(axum::Json(json!({"status": "success", "data": summary})).into_response())
 }

@@ -1,4 +1,4 @@
-//! What every HTTP log push does before decoding: a write slot (else 429), the tenant, the
+//! What every HTTP log (and trace) push does before decoding: a write slot (else 429), the tenant, the
 //! store (else 503), the body read with the compressed-size cap (413) and its
 //! `Content-Encoding` undone with the decoded-size cap (413, 415 for unknown encodings), off
 //! the reactor when large.
@@ -19,6 +19,15 @@ use crate::backend::LogsStore;
 
 /// Bodies larger than this are decompressed on the blocking pool.
 const BLOCKING_BYTES: usize = 256 << 10;
+
+/// A push body read and decoded, for any signal.
+pub(crate) struct RawPush {
+    pub(crate) tenant: TenantId,
+    /// The decoded body.
+    pub(crate) body: Vec<u8>,
+    /// Held for the whole request.
+    pub(crate) _permit: OwnedSemaphorePermit,
+}
 
 /// A log push ready to decode.
 pub(crate) struct LogPush {
@@ -48,6 +57,24 @@ pub(crate) async fn read(
     body: Body,
     style: Style,
 ) -> Result<LogPush, ApiError> {
+    let store = Arc::clone(state.logs_store(style)?);
+    let p = read_raw(state, headers, body, style).await?;
+    Ok(LogPush {
+        tenant: p.tenant,
+        store,
+        body: p.body,
+        _permit: p._permit,
+    })
+}
+
+/// Takes a slot, resolves the tenant, reads and decodes the body (the caller has checked
+/// that its store is open).
+pub(crate) async fn read_raw(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    style: Style,
+) -> Result<RawPush, ApiError> {
     let tenant = state.tenant(headers, style)?;
     let Ok(permit) = Arc::clone(&state.write_slots).try_acquire_owned() else {
         state.metrics.shed.inc();
@@ -59,7 +86,6 @@ pub(crate) async fn read(
         )
         .retry());
     };
-    let store = Arc::clone(state.logs_store(style)?);
     let limits = state.config.limits_for(&tenant);
     let cap = usize::try_from(limits.max_request_body_size).unwrap_or(usize::MAX);
     let too_large = |len: String| {
@@ -100,9 +126,8 @@ pub(crate) async fn read(
     } else {
         decode()?
     };
-    Ok(LogPush {
+    Ok(RawPush {
         tenant,
-        store,
         body,
         _permit: permit,
     })

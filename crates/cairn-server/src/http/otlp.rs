@@ -1,6 +1,7 @@
-//! OTLP/HTTP logs: `POST /v1/logs` (on the OTLP/HTTP port and the main port) and
-//! `POST /otlp/v1/logs` (the path Loki serves OTLP on, so a Collector's `otlphttp` exporter
-//! pointed at `http://cairn:9009/otlp` works as it does with Loki).
+//! OTLP/HTTP logs and traces: `POST /v1/logs` and `POST /v1/traces` (on the OTLP/HTTP port
+//! and the main port), and `POST /otlp/v1/logs`, `POST /otlp/v1/traces` (the paths Loki
+//! serves OTLP on, so a Collector's `otlphttp` exporter pointed at `http://cairn:9009/otlp`
+//! works as it does with Loki).
 //!
 //! Answers follow the OTLP/HTTP specification: 200 with an `ExportLogsServiceResponse` in
 //! the request's encoding (protobuf or JSON), carrying `partial_success` when some records
@@ -14,12 +15,14 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cairn_wire::LogDecodeLimits;
+use cairn_model::{TenantId, TraceBatch};
+use cairn_wire::{LogDecodeLimits, OtlpFormat, TraceDecodeLimits, TraceDecodeReport};
 
 use super::AppState;
 use super::error::{ApiError, Style};
 use super::json::Json;
 use super::log_body::{self, header_str, off_reactor};
+use crate::backend::TracesStore;
 use crate::logs::PushAnswer;
 
 const FORMAT: &str = "otlp";
@@ -74,6 +77,73 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Pus
     .map_err(|e| super::log_body::wire_error(&e, Style::Text))?;
     let ingest = state.log_ingest(&p.store, &p.tenant);
     Ok(ingest.push(&p.tenant, batch).await)
+}
+
+/// The traces handler: every valid span is stored, invalid ones are counted in
+/// `partial_success`.
+pub(crate) async fn traces(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let enc = encoding_of(&headers);
+    let resp = match handle_traces(&state, &headers, body).await {
+        Ok(report) => {
+            let format = match enc {
+                Encoding::Protobuf => OtlpFormat::Protobuf,
+                Encoding::Json => OtlpFormat::Json,
+            };
+            with_type(
+                StatusCode::OK,
+                cairn_wire::encode_export_response(&report, format),
+                enc,
+            )
+        }
+        Err(e) => status_response(e.status, &e.message, enc, e.retry_after),
+    };
+    state.metrics.trace_request("http", resp.status().as_u16());
+    resp
+}
+
+async fn handle_traces(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<TraceDecodeReport, ApiError> {
+    let store = Arc::clone(state.traces_store(Style::Text)?);
+    let p = log_body::read_raw(state, headers, body, Style::Text).await?;
+    let content_type = header_str(headers, header::CONTENT_TYPE.as_str()).map(str::to_string);
+    let cfg = &state.config.traces;
+    let limits = TraceDecodeLimits {
+        max_decoded_bytes: p.body.len().max(1),
+        max_spans: cfg.max_spans_per_request,
+        max_attribute_bytes: cfg.max_attribute_bytes,
+    };
+    let body = p.body;
+    let decoded = off_reactor(body.len(), Style::Text, move || {
+        cairn_wire::decode_otlp_traces(content_type.as_deref(), &body, &limits)
+    })
+    .await?
+    .map_err(|e| super::log_body::wire_error(&e, Style::Text))?;
+    state.metrics.trace_report(&decoded.report);
+    store_traces(&*store, &p.tenant, decoded.batch).await?;
+    Ok(decoded.report)
+}
+
+/// Appends decoded spans; store trouble is a 503 the client retries, a bug a 500.
+pub(crate) async fn store_traces(
+    store: &dyn TracesStore,
+    tenant: &TenantId,
+    batch: TraceBatch,
+) -> Result<(), ApiError> {
+    store.append_traces(tenant, batch).await.map_err(|f| {
+        if f.transient {
+            ApiError::unavailable(format!("cannot store spans: {}", f.message), Style::Text)
+        } else {
+            ApiError::internal(format!("cannot store spans: {}", f.message), Style::Text)
+        }
+    })?;
+    Ok(())
 }
 
 /// A push answer in OTLP's terms (module docs).

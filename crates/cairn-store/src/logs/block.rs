@@ -58,7 +58,7 @@ pub(crate) const SLICE_KEY: &str = "cairn.slice_ns";
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct LogBlockMeta {
     /// The block's id, also its directory name.
-    #[serde(with = "ulid_str")]
+    #[serde(with = "crate::block::ulid_str")]
     pub ulid: Ulid,
     /// First entry timestamp, ns.
     pub min_time: i64,
@@ -75,7 +75,7 @@ pub struct LogBlockMeta {
     /// Compaction level: 0 for blocks cut from the head.
     pub level: u32,
     /// The blocks this one was compacted from.
-    #[serde(with = "ulid_vec")]
+    #[serde(with = "crate::block::ulid_vec")]
     pub sources: Vec<Ulid>,
     /// [`LOG_SCHEMA_VERSION`] of the writer.
     pub schema_version: u32,
@@ -165,41 +165,6 @@ pub(crate) async fn delete_block(
         }
     }
     Ok(())
-}
-
-mod ulid_str {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use ulid::Ulid;
-
-    pub(super) fn serialize<S: Serializer>(u: &Ulid, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(u)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Ulid, D::Error> {
-        let s = String::deserialize(d)?;
-        Ulid::from_string(&s).map_err(serde::de::Error::custom)
-    }
-}
-
-mod ulid_vec {
-    use serde::ser::SerializeSeq;
-    use serde::{Deserialize, Deserializer, Serializer};
-    use ulid::Ulid;
-
-    pub(super) fn serialize<S: Serializer>(v: &[Ulid], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(v.len()))?;
-        for u in v {
-            seq.serialize_element(&u.to_string())?;
-        }
-        seq.end()
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Ulid>, D::Error> {
-        let v = Vec::<String>::deserialize(d)?;
-        v.iter()
-            .map(|s| Ulid::from_string(s).map_err(serde::de::Error::custom))
-            .collect()
-    }
 }
 
 #[cfg(test)]

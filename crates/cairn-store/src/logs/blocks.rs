@@ -1,13 +1,11 @@
-//! The live log blocks of one tenant: catalog changes (through the catalog shared with the
-//! metrics), consistent snapshots for queries, compaction of the blocks of one window, and
-//! retention.
+//! The live log blocks of one tenant (the generic block set of `signal_blocks`, over log
+//! block readers) and their compaction: the blocks of one window merged into one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use cairn_model::TenantId;
 use object_store::ObjectStore;
-use parking_lot::{Mutex, RwLock};
 use ulid::Ulid;
 
 use super::block::{
@@ -15,16 +13,10 @@ use super::block::{
     slice_width,
 };
 use crate::cache::BlockCache;
-use crate::catalog::{Catalog, Signal, commit_change, load_catalog_of};
+use crate::catalog::Signal;
 use crate::compact::plan_compaction_spans;
 use crate::error::Result;
-
-/// An immutable view of a tenant's live log blocks, sorted by (min_time, ulid).
-#[derive(Debug, Default)]
-pub(crate) struct LogSnapshot {
-    pub(crate) version: u64,
-    pub(crate) blocks: Vec<Arc<LogBlockReader>>,
-}
+use crate::signal_blocks::{SignalBlock, SignalBlocks, SignalMeta};
 
 /// What one compaction step did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,160 +30,45 @@ pub struct LogCompaction {
 }
 
 /// The live log blocks of one tenant.
-pub(crate) struct LogBlocks {
-    store: Arc<dyn ObjectStore>,
-    pub(crate) tenant: TenantId,
-    cache: Arc<BlockCache>,
-    state: RwLock<Arc<LogSnapshot>>,
-    commit_lock: tokio::sync::Mutex<()>,
-    retired: Mutex<Vec<Arc<LogBlockReader>>>,
+pub(crate) type LogBlocks = SignalBlocks<LogBlockReader>;
+
+impl SignalMeta for LogBlockMeta {
+    fn ulid(&self) -> Ulid {
+        self.ulid
+    }
+
+    fn min_time(&self) -> i64 {
+        self.min_time
+    }
+
+    fn max_time(&self) -> i64 {
+        self.max_time
+    }
 }
 
-fn sort_metas(blocks: &mut [LogBlockMeta]) {
-    blocks.sort_by_key(|b| (b.min_time, b.ulid));
+impl SignalBlock for LogBlockReader {
+    type Meta = LogBlockMeta;
+    const SIGNAL: Signal = Signal::Logs;
+
+    fn open(
+        store: Arc<dyn ObjectStore>,
+        cache: Arc<BlockCache>,
+        tenant: TenantId,
+        meta: LogBlockMeta,
+    ) -> Self {
+        LogBlockReader::new(store, cache, tenant, meta)
+    }
+
+    fn meta(&self) -> &LogBlockMeta {
+        &self.meta
+    }
+
+    async fn delete(store: &Arc<dyn ObjectStore>, tenant: &TenantId, ulid: Ulid) -> Result<()> {
+        delete_block(store, tenant, ulid).await
+    }
 }
 
 impl LogBlocks {
-    /// Loads the tenant's log catalog (absent: empty).
-    pub(crate) async fn open(
-        store: Arc<dyn ObjectStore>,
-        tenant: TenantId,
-        cache: Arc<BlockCache>,
-    ) -> Result<Self> {
-        let c: Catalog<LogBlockMeta> = load_catalog_of(&store, &tenant, Signal::Logs).await?;
-        let b = LogBlocks {
-            store,
-            tenant,
-            cache,
-            state: RwLock::new(Arc::new(LogSnapshot::default())),
-            commit_lock: tokio::sync::Mutex::new(()),
-            retired: Mutex::new(Vec::new()),
-        };
-        b.install(c);
-        Ok(b)
-    }
-
-    /// The current snapshot.
-    pub(crate) fn snapshot(&self) -> Arc<LogSnapshot> {
-        Arc::clone(&self.state.read())
-    }
-
-    /// Metas of the live blocks.
-    pub(crate) fn metas(&self) -> Vec<LogBlockMeta> {
-        self.snapshot()
-            .blocks
-            .iter()
-            .map(|b| b.meta.clone())
-            .collect()
-    }
-
-    fn install(&self, c: Catalog<LogBlockMeta>) -> Vec<Arc<LogBlockReader>> {
-        let mut state = self.state.write();
-        if c.version <= state.version && state.version != 0 {
-            return Vec::new();
-        }
-        let old: BTreeMap<Ulid, &Arc<LogBlockReader>> =
-            state.blocks.iter().map(|b| (b.meta.ulid, b)).collect();
-        let mut blocks: Vec<Arc<LogBlockReader>> = c
-            .blocks
-            .into_iter()
-            .map(|m| match old.get(&m.ulid) {
-                Some(b) => Arc::clone(b),
-                None => Arc::new(LogBlockReader::new(
-                    Arc::clone(&self.store),
-                    Arc::clone(&self.cache),
-                    self.tenant.clone(),
-                    m,
-                )),
-            })
-            .collect();
-        blocks.sort_by_key(|b| (b.meta.min_time, b.meta.ulid));
-        let kept: BTreeSet<Ulid> = blocks.iter().map(|b| b.meta.ulid).collect();
-        let dropped = state
-            .blocks
-            .iter()
-            .filter(|b| !kept.contains(&b.meta.ulid))
-            .cloned()
-            .collect();
-        *state = Arc::new(LogSnapshot {
-            version: c.version,
-            blocks,
-        });
-        dropped
-    }
-
-    async fn commit(&self, change: impl FnMut(&mut Vec<LogBlockMeta>) -> bool) -> Result<bool> {
-        let _guard = self.commit_lock.lock().await;
-        let written = commit_change(
-            &self.store,
-            &self.tenant,
-            Signal::Logs,
-            |c: &Catalog<LogBlockMeta>| {
-                self.install(c.clone());
-            },
-            change,
-            sort_metas,
-        )
-        .await?;
-        match written {
-            Some(next) => {
-                let dropped = self.install(next);
-                self.retired.lock().extend(dropped);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
-    /// Adds freshly written blocks in one catalog change; returns once the catalog names them.
-    pub(crate) async fn add_blocks(&self, metas: &[LogBlockMeta]) -> Result<()> {
-        self.commit(|blocks| {
-            for m in metas {
-                if !blocks.iter().any(|b| b.ulid == m.ulid) {
-                    blocks.push(m.clone());
-                }
-            }
-            true
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// Deletes the objects of blocks that left the catalog and that no snapshot holds.
-    pub(crate) async fn delete_retired(&self) -> Result<usize> {
-        let ready: Vec<Arc<LogBlockReader>> = {
-            let mut retired = self.retired.lock();
-            let (ready, keep): (Vec<_>, Vec<_>) =
-                retired.drain(..).partition(|b| Arc::strong_count(b) == 1);
-            *retired = keep;
-            ready
-        };
-        let mut n = 0;
-        for b in ready {
-            if let Err(e) = delete_block(&self.store, &self.tenant, b.meta.ulid).await {
-                self.retired.lock().push(b);
-                return Err(e);
-            }
-            n += 1;
-        }
-        Ok(n)
-    }
-
-    /// Drops blocks entirely older than `now_ns - retention_ns`; returns how many.
-    pub(crate) async fn apply_retention(&self, now_ns: i64, retention_ns: i64) -> Result<usize> {
-        let cutoff = now_ns.saturating_sub(retention_ns);
-        let mut dropped = 0;
-        self.commit(|blocks| {
-            let before = blocks.len();
-            blocks.retain(|b| b.max_time >= cutoff);
-            dropped = before - blocks.len();
-            dropped > 0
-        })
-        .await?;
-        self.delete_retired().await?;
-        Ok(dropped)
-    }
-
     /// One compaction step: the blocks of the first window (of `ranges_ns`) holding several
     /// are merged into one, replacing them in one catalog change.
     pub(crate) async fn compact_once(
@@ -221,16 +98,7 @@ impl LogBlocks {
         let duplicates = encoded.duplicates;
         drop(sources);
         let meta = put_block(&self.store, &self.tenant, encoded, level, group.clone()).await?;
-        let committed = self
-            .commit(|blocks| {
-                if !group.iter().all(|u| blocks.iter().any(|b| b.ulid == *u)) {
-                    return false;
-                }
-                blocks.retain(|b| !group.contains(&b.ulid));
-                blocks.push(meta.clone());
-                true
-            })
-            .await?;
+        let committed = self.replace(&group, &meta).await?;
         if !committed {
             delete_block(&self.store, &self.tenant, meta.ulid).await?;
             return Ok(LogCompaction::default());

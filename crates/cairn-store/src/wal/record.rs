@@ -10,8 +10,11 @@
 //! - Log entries: `uvarint n`, n times `uvarint ref, varint (ts - previous ts) in ns, bytes
 //!   line, uvarint m, m times (bytes name, bytes value)` (the first delta is against 0). The
 //!   `ref` is a stream's, defined by a series record of the same segment.
+//! - Trace spans: the resource groups of one trace append (see [`spans`]).
 
-use cairn_model::{Labels, LogEntry, MetricMetadata, MetricType, TenantId};
+use cairn_model::{Labels, LogEntry, MetricMetadata, MetricType, ResourceSpans, TenantId};
+
+mod spans;
 
 /// Bytes of a frame header.
 pub(crate) const HEADER_LEN: usize = 9;
@@ -23,6 +26,7 @@ pub(crate) const TYPE_SERIES: u8 = 1;
 pub(crate) const TYPE_SAMPLES: u8 = 2;
 pub(crate) const TYPE_METADATA: u8 = 3;
 pub(crate) const TYPE_LOG_ENTRIES: u8 = 4;
+pub(crate) const TYPE_TRACE_SPANS: u8 = 5;
 
 /// A decoded record.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +50,11 @@ pub(crate) enum Record {
     LogEntries {
         tenant: TenantId,
         entries: Vec<(u64, LogEntry)>,
+    },
+    /// Spans of one trace append, grouped by resource and scope.
+    TraceSpans {
+        tenant: TenantId,
+        resources: Vec<ResourceSpans>,
     },
 }
 
@@ -248,6 +257,17 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Appends a trace spans record.
+pub(crate) fn encode_trace_spans<'a>(
+    buf: &mut Vec<u8>,
+    tenant: &TenantId,
+    groups: impl ExactSizeIterator<Item = &'a ResourceSpans>,
+) {
+    let start = begin(buf, TYPE_TRACE_SPANS, tenant);
+    spans::put_resources(buf, groups);
+    finish(buf, start);
+}
+
 /// Decodes a payload of type `ty`.
 pub(crate) fn decode(ty: u8, payload: &[u8]) -> Result<Record, String> {
     let mut c = Cursor { b: payload };
@@ -324,6 +344,10 @@ pub(crate) fn decode(ty: u8, payload: &[u8]) -> Result<Record, String> {
                 ));
             }
             Record::LogEntries { tenant, entries }
+        }
+        TYPE_TRACE_SPANS => {
+            let resources = spans::get_resources(&mut c)?;
+            Record::TraceSpans { tenant, resources }
         }
         other => return Err(format!("unknown record type {other}")),
     };

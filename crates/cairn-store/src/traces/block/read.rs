@@ -1,0 +1,163 @@
+//! Reading a trace block through the shared cache: the id filter, and the traces of one row
+//! group.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use cairn_model::{TenantId, Trace, TraceId};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
+use parquet::file::metadata::ParquetMetaData;
+
+use super::decode::decode_batch;
+use super::encode::id_key;
+use super::{DATA_FILE, FILTER_FILE, TRACE_SCHEMA_VERSION, TraceBlockMeta, block_file};
+use crate::block::{CachedReader, SCHEMA_VERSION_KEY, footer};
+use crate::cache::{BlockCache, CacheValue};
+use crate::error::{Error, Result};
+use crate::logs::filter::may_contain_all;
+use crate::objstore::os_err;
+
+/// Rows per decoded batch.
+const READ_BATCH_ROWS: usize = 4096;
+
+fn corrupt(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::Corrupt {
+        path: path.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn check_version(path: &Path, md: &ParquetMetaData) -> Result<()> {
+    let found = md
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == SCHEMA_VERSION_KEY))
+        .and_then(|k| k.value.as_deref())
+        .and_then(|v| v.parse::<u32>().ok());
+    match found {
+        Some(v) if v <= TRACE_SCHEMA_VERSION => Ok(()),
+        Some(v) => Err(corrupt(
+            path,
+            format!("trace schema version {v} is newer than {TRACE_SCHEMA_VERSION}"),
+        )),
+        None => Err(corrupt(path, "missing cairn.schema_version metadata")),
+    }
+}
+
+/// Read access to one trace block.
+pub(crate) struct TraceBlockReader {
+    pub(crate) meta: TraceBlockMeta,
+    store: Arc<dyn ObjectStore>,
+    cache: Arc<BlockCache>,
+    tenant: TenantId,
+}
+
+impl std::fmt::Debug for TraceBlockReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceBlockReader")
+            .field("meta", &self.meta)
+            .finish()
+    }
+}
+
+impl TraceBlockReader {
+    pub(crate) fn new(
+        store: Arc<dyn ObjectStore>,
+        cache: Arc<BlockCache>,
+        tenant: TenantId,
+        meta: TraceBlockMeta,
+    ) -> Self {
+        TraceBlockReader {
+            meta,
+            store,
+            cache,
+            tenant,
+        }
+    }
+
+    fn path(&self, file: &str) -> Path {
+        block_file(&self.tenant, self.meta.ulid, file)
+    }
+
+    /// The row group whose id range holds `id`, if any (row groups ascend by id).
+    pub(crate) fn row_group_of(&self, id: &TraceId) -> Option<usize> {
+        let hex = id.to_hex();
+        let rgs = &self.meta.row_groups;
+        let i = rgs.partition_point(|g| g.max_id.as_str() < hex.as_str());
+        (i < rgs.len() && rgs[i].min_id.as_str() <= hex.as_str()).then_some(i)
+    }
+
+    /// Whether the block may hold `id`: its row group id ranges, then its id filter.
+    pub(crate) async fn may_hold(&self, id: &TraceId) -> Result<Option<usize>> {
+        let Some(rg) = self.row_group_of(id) else {
+            return Ok(None);
+        };
+        let filter = self.filter().await?;
+        Ok(may_contain_all(&filter, &[id_key(id)]).then_some(rg))
+    }
+
+    async fn filter(&self) -> Result<Bytes> {
+        let path = self.path(FILTER_FILE);
+        let key = format!("{path}#filter");
+        if let Some(CacheValue::Bytes(b)) = self.cache.get(&key) {
+            return Ok(b);
+        }
+        let data = self
+            .store
+            .get(&path)
+            .await
+            .map_err(os_err("get", &path))?
+            .bytes()
+            .await
+            .map_err(os_err("get", &path))?;
+        self.cache
+            .insert(key, CacheValue::Bytes(data.clone()), data.len() + 64);
+        Ok(data)
+    }
+
+    /// The traces of row group `rg` that `keep` accepts, in id order.
+    pub(crate) async fn read_row_group(
+        &self,
+        rg: usize,
+        keep: Arc<dyn Fn(&TraceId) -> bool + Send + Sync>,
+        cache_ranges: bool,
+    ) -> Result<Vec<Trace>> {
+        let path = self.path(DATA_FILE);
+        let mut reader = CachedReader::new(
+            Arc::clone(&self.store),
+            path.clone(),
+            Arc::clone(&self.cache),
+            cache_ranges,
+        );
+        let meta = footer(&self.cache, &mut reader, &path).await?;
+        check_version(&path, meta.metadata())?;
+        if rg >= meta.metadata().num_row_groups() {
+            return Err(corrupt(&path, format!("no row group {rg}")));
+        }
+        let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta)
+            .with_row_groups(vec![rg])
+            .with_batch_size(READ_BATCH_ROWS)
+            .build()
+            .map_err(|e| corrupt(&path, e))?;
+        let mut out: Vec<Trace> = Vec::new();
+        while let Some(batches) = stream
+            .next_row_group()
+            .await
+            .map_err(|e| corrupt(&path, e))?
+        {
+            let (p, k, mut part) = (path.clone(), Arc::clone(&keep), std::mem::take(&mut out));
+            out = tokio::task::spawn_blocking(move || {
+                for b in batches {
+                    let b = b.map_err(|e| corrupt(&p, e))?;
+                    decode_batch(&b, &*k, &mut part).map_err(|e| corrupt(&p, e))?;
+                }
+                Ok::<_, Error>(part)
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("trace row decoder panicked: {e}")))??;
+        }
+        Ok(out)
+    }
+}
