@@ -11,10 +11,14 @@
 //! but does not run ([`Error::Unsupported`]); [`parse_and_validate`] does both.
 
 mod error;
+mod eval;
 mod syntax;
 mod validate;
 
 pub use error::{Error, ParseError, Result};
+pub use eval::{
+    Compiled, EvalError, Matches, SpanRef, Spanset, TraceIndex, Value, evaluate, span_value,
+};
 pub use syntax::*;
 pub use validate::validate;
 
