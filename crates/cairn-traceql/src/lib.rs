@@ -12,12 +12,22 @@
 
 mod error;
 mod eval;
+mod metrics;
+mod search;
 mod syntax;
 mod validate;
 
 pub use error::{Error, ParseError, Result};
 pub use eval::{
     Compiled, EvalError, Matches, SpanRef, Spanset, TraceIndex, Value, evaluate, span_value,
+};
+pub use metrics::{
+    MetricsEvaluator, QueryRange, QueryRangeResponse, Sample, TimeSeries, log2_quantile,
+};
+pub use search::{
+    AnyValue, ArrayValue, DEFAULT_SPANS_PER_SPANSET, KeyValue, ROOT_SPAN_NOT_YET_RECEIVED,
+    SearchResults, SearchSpan, ServiceStats, SpanSet, TagValue, TraceSearchMetadata,
+    combine_results, search_parts, search_trace, tag_values, trace_result,
 };
 pub use syntax::*;
 pub use validate::validate;
