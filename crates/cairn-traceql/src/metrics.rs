@@ -20,12 +20,16 @@
 //! the bucket's upper bound), quantiles as one series per quantile (label `p`). A series
 //! without `by()` is labelled `__name__` with the function's name. `topk`/`bottomk` keep, at
 //! each step, the values of the k highest (lowest) series; `> x` keeps the values that
-//! compare true. Exemplars are not collected. `compare()` is not run.
+//! compare true. Arithmetic between metrics queries matches series by their labels, an
+//! unlabelled series meeting every series of the other side (`x / 0` has no value), as
+//! Tempo's `applyBinaryOp`. Exemplars are not collected. `compare()` is not run.
+
+mod series;
+mod steps;
 
 use std::collections::HashMap;
 
 use cairn_model::Trace;
-use serde::{Deserialize, Serialize};
 
 use crate::eval::{Compiled, TraceIndex, Value, span_value};
 use crate::search::{AnyValue, KeyValue};
@@ -33,190 +37,11 @@ use crate::{
     Attribute, BinaryOp, Error, Expr, FirstStage, Intrinsic, MetricsExpr, MetricsOp, Query, Result,
     SecondStage,
 };
+use series::{Labels, Series, apply_second, arith, math, prom_labels};
+use steps::Steps;
 
-/// A metrics request's time range, in nanoseconds since the Unix epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QueryRange {
-    /// Start.
-    pub start_ns: u64,
-    /// End.
-    pub end_ns: u64,
-    /// Step; an `end - start` equal to it makes an instant query.
-    pub step_ns: u64,
-}
-
-impl QueryRange {
-    /// Whether this asks for one value over the whole range.
-    pub fn is_instant(&self) -> bool {
-        self.end_ns.saturating_sub(self.start_ns) == self.step_ns
-    }
-
-    /// The step Tempo picks when a request gives none: about 240 points, rounded down to a
-    /// round granularity (1h, 5m, 1m, 15s, 5s, 1s; 50ms multiples under a minute).
-    pub fn default_step(start_ns: u64, end_ns: u64) -> u64 {
-        const MS: u64 = 1_000_000;
-        const S: u64 = 1_000 * MS;
-        let delta = end_ns.saturating_sub(start_ns);
-        let baseline = delta / 240;
-        if delta < 60 * S {
-            let g = 50 * MS;
-            return if baseline > g { baseline / g * g } else { g };
-        }
-        for g in [3600 * S, 300 * S, 60 * S, 15 * S, 5 * S, S] {
-            if baseline > g {
-                return baseline / g * g;
-            }
-        }
-        S
-    }
-}
-
-/// Steps of a range: which step a time falls in and when each step is reported.
-#[derive(Clone, Copy, Debug)]
-struct Steps {
-    start: u64,
-    end: u64,
-    step: u64,
-    instant: bool,
-    count: usize,
-}
-
-impl Steps {
-    fn new(r: QueryRange) -> Result<Steps> {
-        if r.step_ns == 0 || r.end_ns <= r.start_ns {
-            return Err(Error::Invalid(format!(
-                "invalid query range: start {} end {} step {}",
-                r.start_ns, r.end_ns, r.step_ns
-            )));
-        }
-        if r.is_instant() {
-            return Ok(Steps {
-                start: r.start_ns,
-                end: r.end_ns,
-                step: r.step_ns,
-                instant: true,
-                count: 1,
-            });
-        }
-        // Tempo's AlignRequest, then the interval mapper's alignment.
-        let step = r.step_ns;
-        let mut start = r.start_ns - r.start_ns % step;
-        let end = match r.end_ns % step {
-            0 => r.end_ns,
-            m => r.end_ns + (step - m),
-        };
-        if start > step {
-            start -= step;
-        }
-        let count = usize::try_from((end - start) / step).unwrap_or(usize::MAX);
-        if count > 11_000 {
-            return Err(Error::Invalid(format!(
-                "exceeded maximum resolution of 11,000 points per timeseries: {count}"
-            )));
-        }
-        Ok(Steps {
-            start,
-            end,
-            step,
-            instant: false,
-            count,
-        })
-    }
-
-    fn interval(&self, ts: u64) -> Option<usize> {
-        if self.instant {
-            return (self.start..=self.end).contains(&ts).then_some(0);
-        }
-        if ts <= self.start || ts > self.end {
-            return None;
-        }
-        let off = ts - self.start;
-        let mut i = off / self.step;
-        if i * self.step == off {
-            i -= 1;
-        }
-        usize::try_from(i).ok()
-    }
-
-    fn timestamp_ms(&self, i: usize) -> i64 {
-        let ns = if self.instant {
-            self.end
-        } else {
-            self.start + (i as u64 + 1) * self.step
-        };
-        (ns / 1_000_000) as i64
-    }
-
-    fn seconds(&self) -> f64 {
-        self.step as f64 / 1e9
-    }
-}
-
-/// The answer of `/api/metrics/query_range` (`tempopb.QueryRangeResponse`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct QueryRangeResponse {
-    /// The series.
-    #[serde(default)]
-    pub series: Vec<TimeSeries>,
-}
-
-/// One series (`tempopb.TimeSeries`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TimeSeries {
-    /// Labels, typed.
-    #[serde(default)]
-    pub labels: Vec<KeyValue>,
-    /// Samples, oldest first.
-    #[serde(default)]
-    pub samples: Vec<Sample>,
-    /// The labels in Prometheus' text form (`{__name__="rate"}`), as Tempo 2.x sent them;
-    /// ints print as `int(5)`, nil as `<nil>`, the empty string as `<empty>`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub prom_labels: String,
-}
-
-/// One sample (`tempopb.Sample`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Sample {
-    /// When, in milliseconds since the Unix epoch (a string in JSON, as proto JSON prints
-    /// 64-bit integers).
-    #[serde(with = "i64_string")]
-    pub timestamp_ms: i64,
-    /// The value.
-    pub value: f64,
-}
-
-mod i64_string {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub(super) fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&v.to_string())
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum N {
-            S(String),
-            N(i64),
-        }
-        match N::deserialize(d)? {
-            N::S(s) => s.parse().map_err(D::Error::custom),
-            N::N(n) => Ok(n),
-        }
-    }
-}
-
-type Labels = Vec<(String, Value<'static>)>;
-
-/// A series while it is computed: one value per step, NaN where there is none.
-#[derive(Clone, Debug)]
-struct Series {
-    labels: Labels,
-    values: Vec<f64>,
-}
+pub use series::{QueryRangeResponse, Sample, TimeSeries, log2_quantile};
+pub use steps::QueryRange;
 
 /// A metrics query being computed over a time range.
 #[derive(Debug)]
@@ -417,7 +242,6 @@ impl Node {
             } => {
                 let mut out = expr.finish(steps);
                 for s in &mut out {
-                    strip_name(&mut s.labels);
                     for v in &mut s.values {
                         *v = if scalar_on_left {
                             arith(op, value, *v)
@@ -428,46 +252,8 @@ impl Node {
                 }
                 out
             }
-            Node::Math { op, lhs, rhs } => {
-                let mut l = lhs.finish(steps);
-                let mut r = rhs.finish(steps);
-                for s in l.iter_mut().chain(r.iter_mut()) {
-                    strip_name(&mut s.labels);
-                }
-                // Series meet by equal labels; a series without a partner has no answer.
-                let mut out = Vec::new();
-                for a in l {
-                    let key = prom_labels(&a.labels);
-                    if let Some(b) = r.iter().find(|b| prom_labels(&b.labels) == key) {
-                        let values = a
-                            .values
-                            .iter()
-                            .zip(&b.values)
-                            .map(|(x, y)| arith(op, *x, *y))
-                            .collect();
-                        out.push(Series {
-                            labels: a.labels,
-                            values,
-                        });
-                    }
-                }
-                out
-            }
+            Node::Math { op, lhs, rhs } => math(op, lhs.finish(steps), rhs.finish(steps)),
         }
-    }
-}
-
-fn strip_name(labels: &mut Labels) {
-    labels.retain(|(k, _)| k != "__name__");
-}
-
-fn arith(op: BinaryOp, a: f64, b: f64) -> f64 {
-    match op {
-        BinaryOp::Add => a + b,
-        BinaryOp::Sub => a - b,
-        BinaryOp::Mul => a * b,
-        BinaryOp::Div => a / b,
-        _ => f64::NAN,
     }
 }
 
@@ -677,137 +463,6 @@ impl Leaf {
     }
 }
 
-/// Tempo's `Log2Quantile` over buckets sorted by upper bound: 0 without samples.
-pub fn log2_quantile(p: f64, buckets: &[(f64, u64)]) -> f64 {
-    if p.is_nan() || !(0.0..=1.0).contains(&p) || buckets.is_empty() {
-        return 0.0;
-    }
-    let total: u64 = buckets.iter().map(|b| b.1).sum();
-    if total == 0 {
-        return 0.0;
-    }
-    let max_samples = ((p * total as f64).ceil() as u64).max(1);
-    let mut seen = 0u64;
-    let mut at = 0usize;
-    for (i, (max, count)) in buckets.iter().enumerate() {
-        at = i;
-        if seen + count > max_samples {
-            break;
-        }
-        seen += count;
-        if seen == max_samples {
-            return *max;
-        }
-    }
-    let (max, count) = buckets[at];
-    let interp = (max_samples - seen) as f64 / count as f64;
-    let hi = max.log2();
-    let lo = if at > 0 {
-        buckets[at - 1].0.log2()
-    } else {
-        hi - 1.0
-    };
-    2f64.powf(lo + (hi - lo) * interp)
-}
-
-fn apply_second(mut series: Vec<Series>, stages: &[SecondStage]) -> Vec<Series> {
-    for st in stages {
-        series = match st {
-            SecondStage::TopK(k) => top_k(series, *k, true),
-            SecondStage::BottomK(k) => top_k(series, *k, false),
-            SecondStage::Filter { op, value } => {
-                for s in &mut series {
-                    for v in &mut s.values {
-                        let keep = match op {
-                            BinaryOp::Gt => *v > *value,
-                            BinaryOp::Gte => *v >= *value,
-                            BinaryOp::Lt => *v < *value,
-                            BinaryOp::Lte => *v <= *value,
-                            BinaryOp::Eq => *v == *value,
-                            BinaryOp::Neq => *v != *value,
-                            _ => true,
-                        };
-                        if !keep {
-                            *v = f64::NAN;
-                        }
-                    }
-                }
-                series
-            }
-        };
-    }
-    series
-}
-
-/// Keeps, at each step, the values of the `k` highest (`top`) or lowest series; ties go to
-/// the series whose labels sort first.
-fn top_k(series: Vec<Series>, k: i64, top: bool) -> Vec<Series> {
-    let k = usize::try_from(k).unwrap_or(0);
-    let n = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
-    let keys: Vec<String> = series.iter().map(|s| prom_labels(&s.labels)).collect();
-    // kept[step][series]
-    let mut kept = vec![vec![false; series.len()]; n];
-    for (i, row) in kept.iter_mut().enumerate() {
-        let mut at: Vec<usize> = (0..series.len())
-            .filter(|&j| series[j].values.get(i).is_some_and(|v| !v.is_nan()))
-            .collect();
-        at.sort_by(|&a, &b| {
-            let (va, vb) = (series[a].values[i], series[b].values[i]);
-            let ord = if top {
-                vb.total_cmp(&va)
-            } else {
-                va.total_cmp(&vb)
-            };
-            ord.then_with(|| keys[a].cmp(&keys[b]))
-        });
-        for &j in at.iter().take(k) {
-            row[j] = true;
-        }
-    }
-    series
-        .into_iter()
-        .enumerate()
-        .filter(|(j, _)| kept.iter().any(|row| row[*j]))
-        .map(|(j, mut s)| {
-            for (i, v) in s.values.iter_mut().enumerate() {
-                if !kept.get(i).is_some_and(|row| row[j]) {
-                    *v = f64::NAN;
-                }
-            }
-            s
-        })
-        .collect()
-}
-
-/// Labels in Prometheus' text form, sorted by name, values as Tempo's `Labels.String`.
-fn prom_labels(labels: &Labels) -> String {
-    let mut parts: Vec<(String, String)> = labels
-        .iter()
-        .map(|(k, v)| {
-            let text = match v {
-                Value::Nil => "<nil>".to_string(),
-                Value::Str(s) if s == "nil" => "<nil>".to_string(),
-                Value::Str(s) if s.is_empty() => "<empty>".to_string(),
-                Value::Str(s) => s.to_string(),
-                Value::Int(i) => format!("int({i})"),
-                Value::Float(f) => format!("{f}"),
-                Value::Bool(b) => b.to_string(),
-                Value::Duration(d) => cairn_syntax::gofmt::format_go_duration(*d),
-                Value::Status(s) => s.name().to_string(),
-                Value::Kind(k) => k.name().to_string(),
-                other => format!("{other:?}"),
-            };
-            (k.clone(), text)
-        })
-        .collect();
-    parts.sort();
-    let body: Vec<String> = parts
-        .iter()
-        .map(|(k, v)| format!("{k}={}", cairn_syntax::gofmt::quote(v)))
-        .collect();
-    format!("{{{}}}", body.join(", "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -819,32 +474,5 @@ mod tests {
         assert_eq!(log2_bucket(4), 4.0);
         assert_eq!(log2_bucket(5), 8.0);
         assert_eq!(log2_bucket(1 << 40), (1u64 << 40) as f64);
-    }
-
-    #[test]
-    fn quantiles_interpolate_within_a_bucket() {
-        // Tempo's engine_metrics_test: 1 sample each in buckets 1, 2, 4 -> p50 reads 2 whole.
-        let b = [(1.0, 1), (2.0, 1), (4.0, 1)];
-        assert_eq!(log2_quantile(0.5, &b), 2.0);
-        assert_eq!(log2_quantile(1.0, &b), 4.0);
-        // Half of the only bucket: between 2^(2-1) and 2^2 exponentially.
-        assert!((log2_quantile(0.5, &[(4.0, 2)]) - 2f64.powf(1.5)).abs() < 1e-12);
-        assert_eq!(log2_quantile(0.5, &[]), 0.0);
-    }
-
-    #[test]
-    fn steps_align_as_tempo() {
-        let s = Steps::new(QueryRange {
-            start_ns: 60_000_000_000,
-            end_ns: 120_000_000_000,
-            step_ns: 15_000_000_000,
-        })
-        .expect("valid range");
-        assert_eq!(s.count, 5);
-        assert_eq!(s.timestamp_ms(0), 60_000);
-        assert_eq!(s.interval(60_000_000_000), Some(0));
-        assert_eq!(s.interval(60_000_000_001), Some(1));
-        assert_eq!(s.interval(120_000_000_000), Some(4));
-        assert_eq!(s.interval(120_000_000_001), None);
     }
 }
