@@ -342,6 +342,12 @@ pub(crate) fn binary<'a>(
 ) -> Result<Value<'a>, EvalError> {
     let (lt, rt) = (lhs.vtype(), rhs.vtype());
     if !lt.matches(rt) || !lt.allows(op) || !rt.allows(op) {
+        // Tempo's engine answers false here, but its storage layer never hands it a span
+        // missing an attribute the arithmetic reads; nil keeps that answer here, so that
+        // `.a % 2 = .b - 2` cannot hold between two missing attributes.
+        if !op.is_boolean() {
+            return Ok(Value::Nil);
+        }
         return Ok(Value::Bool(false));
     }
     if lt.is_array() || rt.is_array() {
@@ -504,6 +510,7 @@ mod tests {
         assert_eq!(b(Eq, Value::Nil, Value::Nil), Value::Bool(false));
         assert_eq!(b(Neq, Value::Nil, Value::Int(1)), Value::Bool(false));
         assert_eq!(b(Gt, Value::Nil, Value::Int(1)), Value::Bool(false));
+        assert_eq!(b(Add, Value::Nil, Value::Int(1)), Value::Nil);
         assert_eq!(
             b(Eq, Value::Str("1".into()), Value::Int(1)),
             Value::Bool(false)
