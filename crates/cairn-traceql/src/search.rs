@@ -409,16 +409,18 @@ fn spanset_id(ss: &SpanSet) -> String {
 
 /// Gathers the results of a search over many traces: at most `limit` traces (0: no limit),
 /// a trace seen again combined with [`combine_results`], the answer newest first, as
-/// Tempo's metadata combiner.
+/// Tempo's metadata combiners. By default the first traces found are kept; with
+/// [`SearchResults::most_recent`] (the `most_recent=true` hint) the newest are.
 #[derive(Debug, Default)]
 pub struct SearchResults {
     limit: usize,
+    most_recent: bool,
     traces: Vec<TraceSearchMetadata>,
     at: HashMap<String, usize>,
 }
 
 impl SearchResults {
-    /// An empty collection keeping at most `limit` traces (0: no limit).
+    /// An empty collection keeping the first `limit` traces found (0: no limit).
     pub fn new(limit: usize) -> Self {
         SearchResults {
             limit,
@@ -426,23 +428,63 @@ impl SearchResults {
         }
     }
 
-    /// Adds a trace's result; false when it was a new trace and the limit was reached.
+    /// An empty collection keeping the `limit` most recently started traces.
+    pub fn most_recent(limit: usize) -> Self {
+        SearchResults {
+            limit,
+            most_recent: true,
+            ..Default::default()
+        }
+    }
+
+    /// Adds a trace's result; false when it was not kept (a new trace past the limit, or
+    /// older than every kept one when keeping the most recent).
     pub fn add(&mut self, r: TraceSearchMetadata) -> bool {
         if let Some(&i) = self.at.get(&r.trace_id) {
             combine_results(&mut self.traces[i], r);
             return true;
         }
-        if self.is_full() {
-            return false;
+        if self.limit > 0 && self.traces.len() >= self.limit {
+            if !self.most_recent {
+                return false;
+            }
+            let Some((oldest, start)) = self
+                .traces
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i, t.start_time_unix_nano))
+                .min_by_key(|(_, s)| *s)
+            else {
+                return false;
+            };
+            if start > r.start_time_unix_nano {
+                return false;
+            }
+            let gone = self.traces.swap_remove(oldest);
+            self.at.remove(&gone.trace_id);
+            if let Some(moved) = self.traces.get(oldest) {
+                self.at.insert(moved.trace_id.clone(), oldest);
+            }
         }
         self.at.insert(r.trace_id.clone(), self.traces.len());
         self.traces.push(r);
         true
     }
 
-    /// Whether the limit is reached.
+    /// Whether more traces cannot change the answer: the limit is reached and only the
+    /// first traces are kept.
     pub fn is_full(&self) -> bool {
-        self.limit > 0 && self.traces.len() >= self.limit
+        !self.most_recent && self.limit > 0 && self.traces.len() >= self.limit
+    }
+
+    /// How many traces are kept.
+    pub fn len(&self) -> usize {
+        self.traces.len()
+    }
+
+    /// Whether no trace is kept.
+    pub fn is_empty(&self) -> bool {
+        self.traces.is_empty()
     }
 
     /// The traces, the most recently started first.
@@ -516,5 +558,42 @@ pub fn tag_values(
                 v => out.extend(TagValue::from_value(&v)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: &str, start: u64) -> TraceSearchMetadata {
+        TraceSearchMetadata {
+            trace_id: id.into(),
+            start_time_unix_nano: start,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn limits_keep_the_first_or_the_newest() {
+        let mut first = SearchResults::new(2);
+        assert!(first.add(meta("a", 10)));
+        assert!(first.add(meta("b", 30)));
+        assert!(!first.add(meta("c", 20)));
+        assert!(first.is_full());
+        let ids: Vec<String> = first.finish().into_iter().map(|t| t.trace_id).collect();
+        assert_eq!(ids, ["b", "a"]);
+
+        let mut newest = SearchResults::most_recent(2);
+        assert!(newest.add(meta("a", 10)));
+        assert!(newest.add(meta("b", 30)));
+        assert!(newest.add(meta("c", 20)));
+        assert!(!newest.add(meta("d", 5)));
+        assert!(newest.add(meta("c", 1)), "a kept trace combines");
+        let ids: Vec<(String, u64)> = newest
+            .finish()
+            .into_iter()
+            .map(|t| (t.trace_id, t.start_time_unix_nano))
+            .collect();
+        assert_eq!(ids, [("b".to_string(), 30), ("c".to_string(), 1)]);
     }
 }
