@@ -10,7 +10,8 @@ use cairn_model::{
     SpanKind, Status, StatusCode, Trace, TraceId,
 };
 use cairn_traceql::{
-    Compiled, MetricsEvaluator, QueryRange, SearchResults, parse_and_validate, search_trace,
+    Compiled, MetricsEvaluator, QueryRange, SearchResults, TagValue, parse_and_validate,
+    search_trace, tag_values,
 };
 use serde::Deserialize;
 use serde_yaml_ng::Value as Yaml;
@@ -503,4 +504,39 @@ fn trace_in_parts() {
     );
     assert_eq!(out[0].start_time_unix_nano, BASE_NS + 1_000_000_000);
     assert_eq!(out[0].span_sets[0].matched, 3, "the larger spanset is kept");
+}
+
+/// Tag values over the spans a query matched, typed as Tempo's v2 tag values API types them.
+#[test]
+fn tag_values_of_matched_spans() {
+    let (traces, _) = fixture();
+    let q = Compiled::new(
+        &parse_and_validate("{ resource.service.name = \"frontend\" }").expect("valid"),
+    )
+    .expect("compiles");
+    let mut methods = std::collections::BTreeSet::new();
+    let mut statuses = std::collections::BTreeSet::new();
+    let method = cairn_traceql::Attribute::Named {
+        scope: cairn_traceql::Scope::Span,
+        parent: false,
+        name: "http.method".into(),
+    };
+    let status = cairn_traceql::Attribute::Intrinsic(cairn_traceql::Intrinsic::Status);
+    for (_, t) in &traces {
+        let m = q.evaluate(t).expect("evaluates");
+        tag_values(&m, &method, &mut methods);
+        tag_values(&m, &status, &mut statuses);
+    }
+    let tv = |k: &str, v: &str| TagValue {
+        kind: k.into(),
+        value: v.into(),
+    };
+    assert_eq!(
+        methods.into_iter().collect::<Vec<_>>(),
+        [tv("string", "GET"), tv("string", "POST")]
+    );
+    assert_eq!(
+        statuses.into_iter().collect::<Vec<_>>(),
+        [tv("keyword", "error"), tv("keyword", "unset")]
+    );
 }
