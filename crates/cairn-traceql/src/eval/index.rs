@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use cairn_model::{Resource, Scope, Span, SpanId, Trace};
+use cairn_model::{Resource, Scope, Span, SpanId, SpanKind, Trace};
 
 /// A span of an indexed trace, with what it belongs to.
 #[derive(Clone, Copy, Debug)]
@@ -42,19 +42,31 @@ impl<'a> TraceIndex<'a> {
                 scope,
             })
             .collect();
-        let by_id: HashMap<SpanId, usize> = spans
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.span.span_id, i))
-            .collect();
+        // Zipkin's client and server halves of a call share one span id.
+        let mut by_id: HashMap<SpanId, Vec<usize>> = HashMap::with_capacity(spans.len());
+        for (i, s) in spans.iter().enumerate() {
+            by_id.entry(s.span.span_id).or_default().push(i);
+        }
         let parent: Vec<Option<usize>> = spans
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                s.span
-                    .parent_span_id
-                    .and_then(|p| by_id.get(&p).copied())
-                    .filter(|&p| p != i)
+                let p = s.span.parent_span_id?;
+                let found = match by_id.get(&p).map(Vec::as_slice) {
+                    Some([one]) => Some(*one),
+                    // As Tempo's nested-set builder: a server's parent is the client half,
+                    // anything else's the server half.
+                    Some([a, b]) => {
+                        let want = if s.span.kind == SpanKind::Server {
+                            SpanKind::Client
+                        } else {
+                            SpanKind::Server
+                        };
+                        [*a, *b].into_iter().find(|&x| spans[x].span.kind == want)
+                    }
+                    _ => None,
+                };
+                found.filter(|&p| p != i)
             })
             .collect();
         let mut children = vec![Vec::new(); spans.len()];
@@ -70,9 +82,13 @@ impl<'a> TraceIndex<'a> {
         let mut roots: Vec<usize> = (0..spans.len()).filter(|&i| parent[i].is_none()).collect();
         roots.sort_by_key(key);
         let nested = nested_set(&roots, &children, spans.len());
-        let root = trace
-            .root()
-            .and_then(|(_, r)| by_id.get(&r.span_id).copied());
+        let root = trace.root().and_then(|(_, r)| {
+            by_id.get(&r.span_id).and_then(|c| {
+                c.iter()
+                    .copied()
+                    .find(|&i| spans[i].span.kind == r.kind && spans[i].span.is_root())
+            })
+        });
         TraceIndex {
             trace,
             range: trace.time_range_ns(),
@@ -162,4 +178,78 @@ fn nested_set(roots: &[usize], children: &[Vec<usize>], n: usize) -> Vec<(i64, i
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_model::{ResourceSpans, ScopeSpans, TraceId};
+
+    use super::*;
+
+    fn span(id: u8, parent: Option<u8>, kind: SpanKind) -> Span {
+        Span {
+            trace_id: TraceId([1; 16]),
+            span_id: SpanId([0, 0, 0, 0, 0, 0, 0, id]),
+            parent_span_id: parent.map(|p| SpanId([0, 0, 0, 0, 0, 0, 0, p])),
+            name: format!("s{id}"),
+            kind,
+            start_ns: u64::from(id),
+            end_ns: u64::from(id) + 10,
+            ..Default::default()
+        }
+    }
+
+    fn trace(spans: Vec<Span>) -> Trace {
+        Trace::from_resources(
+            TraceId([1; 16]),
+            vec![ResourceSpans {
+                scopes: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        )
+    }
+
+    #[test]
+    fn shared_ids_and_loops() {
+        // 1 root; 2 client and 2 server share an id; 3 is below the server half.
+        let t = trace(vec![
+            span(1, None, SpanKind::Server),
+            span(2, Some(1), SpanKind::Client),
+            span(2, Some(1), SpanKind::Server),
+            span(3, Some(2), SpanKind::Internal),
+        ]);
+        let ix = TraceIndex::new(&t);
+        let at = |id: u8, kind: SpanKind| {
+            (0..ix.len())
+                .find(|&i| ix.span(i).span.span_id.0[7] == id && ix.span(i).span.kind == kind)
+                .expect("span present")
+        };
+        let server = at(2, SpanKind::Server);
+        assert_eq!(ix.parent(at(3, SpanKind::Internal)), Some(server));
+        assert_eq!(ix.parent(server), Some(at(1, SpanKind::Server)));
+        assert!(ix.is_descendant(at(3, SpanKind::Internal), at(1, SpanKind::Server)));
+
+        // Parent ids that loop: no root, nothing numbered, and evaluation still ends.
+        let looped = trace(vec![
+            span(1, Some(2), SpanKind::Internal),
+            span(2, Some(1), SpanKind::Internal),
+        ]);
+        let ix = TraceIndex::new(&looped);
+        assert!(ix.root().is_none());
+        assert_eq!(ix.nested(0), (0, 0));
+        for q in [
+            "{ } >> { }",
+            "{ } << { }",
+            "{ } &>> { }",
+            "{ } ~ { }",
+            "{ } !< { }",
+        ] {
+            let q = crate::parse_and_validate(q).expect("valid");
+            let c = crate::Compiled::new(&q).expect("compiles");
+            c.evaluate(&looped).expect("evaluates");
+        }
+    }
 }
