@@ -39,7 +39,7 @@ pub use eval::{
     Compiled, EvalError, Matches, SpanRef, Spanset, TraceIndex, Value, evaluate, span_value,
 };
 pub use metrics::{
-    MetricsEvaluator, QueryRange, QueryRangeResponse, Sample, TimeSeries, log2_quantile,
+    Exemplar, MetricsEvaluator, QueryRange, QueryRangeResponse, Sample, TimeSeries, log2_quantile,
 };
 pub use search::{
     AnyValue, ArrayValue, DEFAULT_SPANS_PER_SPANSET, KeyValue, ROOT_SPAN_NOT_YET_RECEIVED,

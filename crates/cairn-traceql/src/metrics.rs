@@ -22,7 +22,9 @@
 //! each step, the values of the k highest (lowest) series; `> x` keeps the values that
 //! compare true. Arithmetic between metrics queries matches series by their labels, an
 //! unlabelled series meeting every series of the other side (`x / 0` has no value), as
-//! Tempo's `applyBinaryOp`. Exemplars are not collected. `compare()` is not run.
+//! Tempo's `applyBinaryOp`. With [`MetricsEvaluator::with_exemplars`], each series keeps
+//! up to that many spans as exemplars, at most one per equal slice of the range. `compare()`
+//! is not run.
 
 mod series;
 mod steps;
@@ -37,10 +39,10 @@ use crate::{
     Attribute, BinaryOp, Error, Expr, FirstStage, Intrinsic, MetricsExpr, MetricsOp, Query, Result,
     SecondStage,
 };
-use series::{Labels, Series, apply_second, arith, math, prom_labels};
+use series::{Labels, Series, SeriesExemplar, apply_second, arith, math, prom_labels};
 use steps::Steps;
 
-pub use series::{QueryRangeResponse, Sample, TimeSeries, log2_quantile};
+pub use series::{Exemplar, QueryRangeResponse, Sample, TimeSeries, log2_quantile};
 pub use steps::QueryRange;
 
 /// A metrics query being computed over a time range.
@@ -78,7 +80,30 @@ struct Leaf {
     quantiles: Vec<f64>,
     by: Vec<Attribute>,
     second: Vec<SecondStage>,
-    series: HashMap<String, (Vec<Value<'static>>, Acc)>,
+    series: HashMap<String, SeriesState>,
+    exemplar_limit: usize,
+}
+
+/// One series of a leaf while spans come in.
+#[derive(Debug)]
+struct SeriesState {
+    vals: Vec<Value<'static>>,
+    acc: Acc,
+    exemplars: Vec<Raw>,
+}
+
+/// An exemplar as observed.
+#[derive(Debug)]
+struct Raw {
+    /// Which of the range's `limit` equal time slices it is in (one exemplar per slice).
+    slice: u64,
+    step: usize,
+    ts_ms: i64,
+    /// The span's number for the function (NaN for counts).
+    value: f64,
+    bucket: Option<f64>,
+    trace: String,
+    span: String,
 }
 
 /// Per-step state of one series.
@@ -103,6 +128,13 @@ impl MetricsEvaluator {
             steps: Steps::new(range)?,
             root: build(m)?,
         })
+    }
+
+    /// Collects up to `limit` exemplars per series, spread over the range (Tempo's
+    /// `exemplars` request parameter); none by default.
+    pub fn with_exemplars(mut self, limit: usize) -> Self {
+        self.root.set_exemplars(limit);
+        self
     }
 
     /// Feeds one trace.
@@ -139,7 +171,27 @@ impl MetricsEvaluator {
                         value: *v,
                     })
                     .collect();
+                let exemplars: Vec<Exemplar> = s
+                    .exemplars
+                    .iter()
+                    .filter(|e| {
+                        !e.value.is_nan() && s.values.get(e.step).is_some_and(|v| !v.is_nan())
+                    })
+                    .map(|e| Exemplar {
+                        labels: e
+                            .labels
+                            .iter()
+                            .map(|(k, v)| KeyValue {
+                                key: k.clone(),
+                                value: AnyValue::from_value(v),
+                            })
+                            .collect(),
+                        value: e.value,
+                        timestamp_ms: e.ts_ms,
+                    })
+                    .collect();
                 (!samples.is_empty()).then(|| TimeSeries {
+                    exemplars,
                     labels: s
                         .labels
                         .iter()
@@ -182,6 +234,7 @@ fn build(m: &MetricsExpr) -> Result<Node> {
                 by: by.clone(),
                 second: second.clone(),
                 series: HashMap::new(),
+                exemplar_limit: 0,
             }))
         }
         MetricsExpr::Math { op, lhs, rhs } => Node::Math {
@@ -219,6 +272,17 @@ impl Node {
         }
     }
 
+    fn set_exemplars(&mut self, limit: usize) {
+        match self {
+            Node::Leaf(l) => l.exemplar_limit = limit,
+            Node::Math { lhs, rhs, .. } => {
+                lhs.set_exemplars(limit);
+                rhs.set_exemplars(limit);
+            }
+            Node::Scalar { expr, .. } | Node::Chained { expr, .. } => expr.set_exemplars(limit),
+        }
+    }
+
     fn series_count(&self) -> usize {
         match self {
             Node::Leaf(l) => l.series.len(),
@@ -240,14 +304,20 @@ impl Node {
                 value,
                 scalar_on_left,
             } => {
+                let apply = |v: f64| {
+                    if scalar_on_left {
+                        arith(op, value, v)
+                    } else {
+                        arith(op, v, value)
+                    }
+                };
                 let mut out = expr.finish(steps);
                 for s in &mut out {
                     for v in &mut s.values {
-                        *v = if scalar_on_left {
-                            arith(op, value, *v)
-                        } else {
-                            arith(op, *v, value)
-                        };
+                        *v = apply(*v);
+                    }
+                    for e in &mut s.exemplars {
+                        e.value = apply(e.value);
                     }
                 }
                 out
@@ -308,12 +378,13 @@ impl Leaf {
             let Some(i) = steps.interval(ix.span(s).span.start_ns) else {
                 continue;
             };
-            self.observe_span(ix, s, i, steps.count);
+            self.observe_span(ix, s, i, steps);
         }
         Ok(())
     }
 
-    fn observe_span(&mut self, ix: &TraceIndex<'_>, s: usize, i: usize, n: usize) {
+    fn observe_span(&mut self, ix: &TraceIndex<'_>, s: usize, i: usize, steps: &Steps) {
+        let n = steps.count;
         let value = self.attr.as_ref().map(|a| (a, span_value(ix, s, a)));
         let hist_bucket = match (&value, self.op) {
             (Some((a, v)), MetricsOp::QuantileOverTime | MetricsOp::HistogramOverTime) => {
@@ -332,12 +403,38 @@ impl Leaf {
         let key = format!("{key_vals:?}");
         if !self.series.contains_key(&key) {
             let acc = self.new_acc(n);
-            self.series.insert(key.clone(), (key_vals, acc));
+            self.series.insert(
+                key.clone(),
+                SeriesState {
+                    vals: key_vals,
+                    acc,
+                    exemplars: Vec::new(),
+                },
+            );
         }
-        let Some((_, acc)) = self.series.get_mut(&key) else {
+        let Some(state) = self.series.get_mut(&key) else {
             return;
         };
         let num = value.as_ref().and_then(|(a, v)| number(a, v));
+        if self.exemplar_limit > 0 && state.exemplars.len() < self.exemplar_limit {
+            let span = ix.span(s).span;
+            let (from, to) = steps.bounds();
+            let width = u128::from(to.saturating_sub(from).max(1));
+            let off = u128::from(span.start_ns.saturating_sub(from));
+            let slice = (off * self.exemplar_limit as u128 / width) as u64;
+            if !state.exemplars.iter().any(|e| e.slice == slice) {
+                state.exemplars.push(Raw {
+                    slice,
+                    step: i,
+                    ts_ms: (span.start_ns / 1_000_000) as i64,
+                    value: num.unwrap_or(f64::NAN),
+                    bucket: hist_bucket,
+                    trace: span.trace_id.to_hex_trimmed(),
+                    span: span.span_id.to_hex(),
+                });
+            }
+        }
+        let acc = &mut state.acc;
         match acc {
             Acc::Count(c) => c[i] += 1.0,
             Acc::Fold(f) => {
@@ -388,37 +485,50 @@ impl Leaf {
     fn finish(self, steps: &Steps) -> Vec<Series> {
         let name = self.op.name();
         let mut out = Vec::new();
-        for (vals, acc) in self.series.values() {
-            let labels = self.labels(vals);
+        for state in self.series.values() {
+            let labels = self.labels(&state.vals);
             let plain = |mut labels: Labels| {
                 if labels.is_empty() {
                     labels.push(("__name__".into(), Value::Str(name.into())));
                 }
                 labels
             };
-            match acc {
+            // Exemplars of one-series functions: a count's stands at the series' value.
+            let single = |values: Vec<f64>, labels: Labels| {
+                let exemplars = state
+                    .exemplars
+                    .iter()
+                    .map(|r| {
+                        let v = if r.value.is_nan() {
+                            values.get(r.step).copied().unwrap_or(f64::NAN)
+                        } else {
+                            r.value
+                        };
+                        exemplar(r, v)
+                    })
+                    .collect();
+                Series {
+                    labels,
+                    values,
+                    exemplars,
+                }
+            };
+            match &state.acc {
                 Acc::Count(c) => {
                     let mult = if self.op == MetricsOp::Rate {
                         1.0 / steps.seconds()
                     } else {
                         1.0
                     };
-                    out.push(Series {
-                        labels: plain(labels),
-                        values: c.iter().map(|x| x * mult).collect(),
-                    });
+                    out.push(single(c.iter().map(|x| x * mult).collect(), plain(labels)));
                 }
-                Acc::Fold(f) => out.push(Series {
-                    labels: plain(labels),
-                    values: f.clone(),
-                }),
-                Acc::Avg(a) => out.push(Series {
-                    labels: plain(labels),
-                    values: a
-                        .iter()
+                Acc::Fold(f) => out.push(single(f.clone(), plain(labels))),
+                Acc::Avg(a) => out.push(single(
+                    a.iter()
                         .map(|(s, n)| if *n == 0 { f64::NAN } else { s / *n as f64 })
                         .collect(),
-                }),
+                    plain(labels),
+                )),
                 Acc::Hist(h) if self.op == MetricsOp::HistogramOverTime => {
                     let mut buckets: Vec<f64> = h.iter().flatten().map(|(b, _)| *b).collect();
                     buckets.sort_by(f64::total_cmp);
@@ -436,6 +546,12 @@ impl Leaf {
                                         .map_or(0.0, |(_, c)| *c as f64)
                                 })
                                 .collect(),
+                            exemplars: state
+                                .exemplars
+                                .iter()
+                                .filter(|r| r.bucket == Some(b))
+                                .map(|r| exemplar(r, r.value))
+                                .collect(),
                         });
                     }
                 }
@@ -448,18 +564,48 @@ impl Leaf {
                             s
                         })
                         .collect();
-                    for q in &self.quantiles {
+                    let values: Vec<Vec<f64>> = self
+                        .quantiles
+                        .iter()
+                        .map(|q| sorted.iter().map(|b| log2_quantile(*q, b)).collect())
+                        .collect();
+                    // Each exemplar goes to the quantile whose value at its step is closest.
+                    let nearest = |r: &Raw| {
+                        (0..values.len()).min_by(|&a, &b| {
+                            let d = |q: usize| (values[q][r.step] - r.value).abs();
+                            d(a).total_cmp(&d(b))
+                        })
+                    };
+                    for (qi, q) in self.quantiles.iter().enumerate() {
                         let mut l = labels.clone();
                         l.push(("p".into(), Value::Float(*q)));
                         out.push(Series {
                             labels: l,
-                            values: sorted.iter().map(|b| log2_quantile(*q, b)).collect(),
+                            values: values[qi].clone(),
+                            exemplars: state
+                                .exemplars
+                                .iter()
+                                .filter(|r| nearest(r) == Some(qi))
+                                .map(|r| exemplar(r, r.value))
+                                .collect(),
                         });
                     }
                 }
             }
         }
         out
+    }
+}
+
+fn exemplar(r: &Raw, value: f64) -> SeriesExemplar {
+    SeriesExemplar {
+        step: r.step,
+        ts_ms: r.ts_ms,
+        value,
+        labels: vec![
+            ("trace:id".into(), Value::Str(r.trace.clone().into())),
+            ("span:id".into(), Value::Str(r.span.clone().into())),
+        ],
     }
 }
 

@@ -540,3 +540,50 @@ fn tag_values_of_matched_spans() {
         [tv("keyword", "error"), tv("keyword", "unset")]
     );
 }
+
+/// Exemplars: a span per slice of the range, with its ids; a count's exemplar stands at the
+/// series' value, a duration function's at the span's duration in seconds.
+#[test]
+fn exemplars() {
+    let (traces, _) = fixture();
+    let s = 1_000_000_000;
+    let range = QueryRange {
+        start_ns: BASE_NS,
+        end_ns: BASE_NS + 15 * s,
+        step_ns: 5 * s,
+    };
+    let run = |q: &str| {
+        let mut ev = MetricsEvaluator::new(&parse_and_validate(q).expect("valid"), range)
+            .expect("compiles")
+            .with_exemplars(5);
+        for (_, t) in &traces {
+            ev.observe(t).expect("observes");
+        }
+        ev.finish()
+    };
+    let base_ms = (BASE_NS / 1_000_000) as i64;
+    let max = run("{ name = \"GetCart\" } | max_over_time(duration)");
+    let e = &max.series[0].exemplars;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].value, 0.78);
+    assert_eq!(e[0].timestamp_ms, base_ms + 1110);
+    let json = serde_json::to_value(&e[0]).expect("serialises");
+    assert_eq!(json["labels"][0]["key"], "trace:id");
+    assert_eq!(json["labels"][0]["value"]["stringValue"], "a1");
+    assert_eq!(
+        json["labels"][1]["value"]["stringValue"],
+        "00000000000000b4"
+    );
+    assert_eq!(json["timestampMs"], (base_ms + 1110).to_string());
+
+    // s3 and s4 start in the same slice of the range: one exemplar, at the count.
+    let count = run("{ status = error } | count_over_time()");
+    let e = &count.series[0].exemplars;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].value, 2.0);
+    assert_eq!(e[0].timestamp_ms, base_ms + 1100);
+
+    let none = MetricsEvaluator::new(&parse_and_validate("{ } | rate()").expect("valid"), range)
+        .expect("compiles");
+    assert!(none.finish().series.iter().all(|s| s.exemplars.is_empty()));
+}

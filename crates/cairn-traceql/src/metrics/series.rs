@@ -32,6 +32,24 @@ pub struct TimeSeries {
     /// ints print as `int(5)`, nil as `<nil>`, the empty string as `<empty>`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub prom_labels: String,
+    /// Spans that stand for the series at some times, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exemplars: Vec<Exemplar>,
+}
+
+/// A span standing for a series at a time (`tempopb.Exemplar`): labels `trace:id` and
+/// `span:id`, the span's value (its duration in seconds, or the series' value for counts).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exemplar {
+    /// The span's ids.
+    #[serde(default)]
+    pub labels: Vec<KeyValue>,
+    /// The value.
+    pub value: f64,
+    /// The span's start, in milliseconds since the Unix epoch.
+    #[serde(with = "i64_string")]
+    pub timestamp_ms: i64,
 }
 
 /// One sample (`tempopb.Sample`).
@@ -74,6 +92,16 @@ pub(super) type Labels = Vec<(String, Value<'static>)>;
 pub(super) struct Series {
     pub(super) labels: Labels,
     pub(super) values: Vec<f64>,
+    pub(super) exemplars: Vec<SeriesExemplar>,
+}
+
+/// An exemplar while series are computed: the step it falls in.
+#[derive(Clone, Debug)]
+pub(super) struct SeriesExemplar {
+    pub(super) step: usize,
+    pub(super) ts_ms: i64,
+    pub(super) value: f64,
+    pub(super) labels: Labels,
 }
 
 /// The labels that tell series apart: all but `__name__`.
@@ -120,9 +148,13 @@ pub(super) fn math(op: BinaryOp, lhs: Vec<Series>, rhs: Vec<Series>) -> Vec<Seri
             .zip(&r.values)
             .map(|(x, y)| arith(op, *x, *y))
             .collect();
+        let mut exemplars = l.exemplars.clone();
+        exemplars.extend(r.exemplars.iter().cloned());
+        exemplars.sort_by_key(|e| e.ts_ms);
         out.push(Series {
             labels: merge_labels(op, &l.labels, &r.labels),
             values,
+            exemplars,
         });
     }
     out

@@ -115,6 +115,11 @@ impl Steps {
         (ns / 1_000_000) as i64
     }
 
+    /// The aligned range, in nanoseconds.
+    pub(super) fn bounds(&self) -> (u64, u64) {
+        (self.start, self.end)
+    }
+
     pub(super) fn seconds(&self) -> f64 {
         self.step as f64 / 1e9
     }
