@@ -19,4 +19,8 @@ pub enum Error {
     /// It uses a construct Tempo parses but does not run (Tempo's `unsupportedError`).
     #[error("{0} not yet supported")]
     Unsupported(String),
+    /// Running the query over a trace failed (division by zero, a structural operator over
+    /// several spansets, ...).
+    #[error("{0}")]
+    Eval(String),
 }
