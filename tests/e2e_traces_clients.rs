@@ -3,7 +3,7 @@
 //! across services through W3C propagation, every span kind, errors with messages, events,
 //! links, typed and array attributes), exports every span in its own request, and prints what
 //! it sent. Every trace is then read back by id (`/api/traces/<id>` and `/api/v2/traces/<id>`,
-//! OTLP JSON as Grafana's Tempo data source asks) from the head and, after a flush, from the
+//! OTLP JSON with base64 ids as Tempo writes it) from the head and, after a flush, from the
 //! Parquet block, and compared span by span, attribute by attribute.
 
 mod support;
@@ -70,6 +70,33 @@ fn attributes(v: &Value) -> Value {
     Value::Object(m)
 }
 
+/// An id as Tempo's JSON writes it (base64 of the bytes), in lowercase hex.
+fn id_hex(v: &Value) -> Value {
+    let Some(s) = v.as_str().filter(|s| !s.is_empty()) else {
+        return Value::Null;
+    };
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut hex = String::new();
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let d = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => panic!("id {s:?} is not base64"),
+        };
+        bits = (bits << 6) | u32::from(d);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            hex.push_str(&format!("{:02x}", (bits >> n) & 0xff));
+        }
+    }
+    Value::String(hex)
+}
+
 fn nanos(v: &Value) -> u64 {
     match v {
         Value::String(s) => s.parse().expect("nanoseconds"),
@@ -118,7 +145,6 @@ fn spans_of(body: &Value) -> Vec<Value> {
         }
         for ss in rs["scopeSpans"].as_array().expect("scopeSpans") {
             for s in ss["spans"].as_array().expect("spans") {
-                let parent = s["parentSpanId"].as_str().filter(|p| !p.is_empty());
                 let events: Vec<Value> = s["events"]
                     .as_array()
                     .map(Vec::as_slice)
@@ -135,14 +161,14 @@ fn spans_of(body: &Value) -> Vec<Value> {
                     .unwrap_or_default()
                     .iter()
                     .map(|l| {
-                        json!({"trace_id": l["traceId"], "span_id": l["spanId"],
+                        json!({"trace_id": id_hex(&l["traceId"]), "span_id": id_hex(&l["spanId"]),
                                "attributes": attributes(&l["attributes"])})
                     })
                     .collect();
                 out.push(json!({
-                    "trace_id": s["traceId"],
-                    "span_id": s["spanId"],
-                    "parent_span_id": parent,
+                    "trace_id": id_hex(&s["traceId"]),
+                    "span_id": id_hex(&s["spanId"]),
+                    "parent_span_id": id_hex(&s["parentSpanId"]),
                     "name": s["name"],
                     "kind": enum_number(&s["kind"], &KINDS),
                     "start": nanos(&s["startTimeUnixNano"]),
@@ -202,7 +228,11 @@ fn opentelemetry_sdk_span_exporters_round_trip() {
     let grpc = run_client("otel_traces.py", &["grpc", server.otlp_grpc_addr(), "3"]);
     let http_out = run_client(
         "otel_traces.py",
-        &["http", &format!("{}/v1/traces", server.otlp_http_url()), "3"],
+        &[
+            "http",
+            &format!("{}/v1/traces", server.otlp_http_url()),
+            "3",
+        ],
     );
     // The main port serves /v1/traces too.
     let main_port = run_client(
@@ -227,7 +257,11 @@ fn opentelemetry_sdk_span_exporters_round_trip() {
     server.flush();
     assert_traces(&server, None, &want);
 
-    let missing = get_trace(server.url(), "/api/traces/0123456789abcdef0123456789abcdef", None);
+    let missing = get_trace(
+        server.url(),
+        "/api/traces/0123456789abcdef0123456789abcdef",
+        None,
+    );
     assert_eq!(missing.status, 404, "{}", missing.text());
     let bad = get_trace(server.url(), "/api/traces/not-hex", None);
     assert_eq!(bad.status, 400, "{}", bad.text());
@@ -254,7 +288,11 @@ fn opentelemetry_sdk_span_exporters_with_tenants() {
     // Without a tenant the export fails, and the exporter says so.
     let none = run_client_raw(
         "otel_traces.py",
-        &["http", &format!("{}/v1/traces", server.otlp_http_url()), "1"],
+        &[
+            "http",
+            &format!("{}/v1/traces", server.otlp_http_url()),
+            "1",
+        ],
     );
     assert!(
         !none.status.success(),
@@ -264,6 +302,287 @@ fn opentelemetry_sdk_span_exporters_with_tenants() {
     assert_traces(&server, Some("team-b"), &b);
     for id in a.keys() {
         let r = get_trace(server.url(), &format!("/api/traces/{id}"), Some("team-b"));
-        assert_eq!(r.status, 404, "team-b read team-a's trace {id}: {}", r.text());
+        assert_eq!(
+            r.status,
+            404,
+            "team-b read team-a's trace {id}: {}",
+            r.text()
+        );
+    }
+}
+
+/// `GET` a Tempo API path and return its JSON, asserting a 200.
+fn tempo_json(server: &TestServer, path_and_query: &str) -> Value {
+    let r = get_trace(server.url(), path_and_query, None);
+    assert_eq!(r.status, 200, "GET {path_and_query}: {}", r.text());
+    r.json()
+}
+
+/// A trace id as Tempo's search prints it: hex without leading zeros.
+fn trimmed(id: &str) -> String {
+    let t = id.trim_start_matches('0');
+    if t.is_empty() { "0".into() } else { t.into() }
+}
+
+/// The spans of `want` for which `pick` holds, by trace id (trimmed as search prints it).
+fn expected(
+    want: &BTreeMap<String, Vec<Value>>,
+    pick: impl Fn(&Value) -> bool,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for (id, spans) in want {
+        let mut ids: Vec<String> = spans
+            .iter()
+            .filter(|s| pick(s))
+            .map(|s| s["span_id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        if !ids.is_empty() {
+            ids.sort();
+            out.insert(trimmed(id), ids);
+        }
+    }
+    out
+}
+
+/// A search's answer as trace id -> matched span ids (every spanset), checking the
+/// trace-level fields against what was sent.
+fn searched(
+    server: &TestServer,
+    q: &str,
+    want: &BTreeMap<String, Vec<Value>>,
+) -> BTreeMap<String, Vec<String>> {
+    let body = tempo_json(
+        server,
+        &format!("/api/search?q={}&limit=100&spss=100", http::urlencode(q)),
+    );
+    let mut out = BTreeMap::new();
+    for t in body["traces"].as_array().expect("traces") {
+        let id = t["traceID"].as_str().expect("traceID").to_string();
+        let (_, spans) = want
+            .iter()
+            .find(|(full, _)| trimmed(full) == id)
+            .unwrap_or_else(|| panic!("{q}: unknown trace {id}"));
+        let root = spans
+            .iter()
+            .find(|s| s["parent_span_id"].is_null())
+            .expect("root span");
+        assert_eq!(t["rootServiceName"], "frontend", "{q}: {t}");
+        assert_eq!(t["rootTraceName"], root["name"], "{q}: {t}");
+        assert_eq!(
+            t["startTimeUnixNano"],
+            root["start"].to_string(),
+            "{q}: {t}"
+        );
+        assert_eq!(t["durationMs"], 50, "{q}: {t}");
+        let mut ids: Vec<String> = t["spanSets"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
+            .map(|s| s["spanID"].as_str().expect("spanID").to_string())
+            .collect();
+        ids.sort();
+        out.insert(id, ids);
+    }
+    out
+}
+
+fn attr(s: &Value, key: &str) -> Value {
+    s["attributes"][key][1].clone()
+}
+
+/// Search, tags, tag values and TraceQL metrics over what the SDK sent, from the head and
+/// again from the blocks after a flush; the expected answers are worked out from the spans
+/// the script reports, by the TraceQL semantics Tempo documents.
+#[test]
+fn traceql_search_tags_and_metrics_over_sdk_traces() {
+    let server = TestServer::start();
+    let want = by_trace(&run_client(
+        "otel_traces.py",
+        &[
+            "http",
+            &format!("{}/v1/traces", server.otlp_http_url()),
+            "6",
+        ],
+    ));
+    assert_eq!(want.len(), 6);
+    let service = |s: &Value| {
+        s["resource"]["service.name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    for source in ["head", "blocks"] {
+        if source == "blocks" {
+            server.flush();
+        }
+        let q = r#"{ resource.service.name = "payments" && status = error }"#;
+        assert_eq!(
+            searched(&server, q, &want),
+            expected(&want, |s| service(s) == "payments" && s["status_code"] == 2),
+            "{source}: {q}"
+        );
+        let q = "{ span.http.response.status_code >= 500 }";
+        let failing = expected(&want, |s| {
+            attr(s, "http.response.status_code").as_i64() >= Some(500)
+        });
+        assert_eq!(failing.len(), 3, "three failing checkouts");
+        assert_eq!(searched(&server, q, &want), failing, "{source}: {q}");
+        let q = "{ span.http.response.status_code >= 500 } | count() > 1";
+        assert_eq!(searched(&server, q, &want), failing, "{source}: {q}");
+        let q = "{ span.http.response.status_code >= 500 } | count() > 2";
+        assert!(searched(&server, q, &want).is_empty(), "{source}: {q}");
+        // The fraud check runs under the frontend's client call, three levels down.
+        let q = r#"{ resource.service.name = "frontend" && kind = client } >> { name = "fraud-check" }"#;
+        assert_eq!(
+            searched(&server, q, &want),
+            expected(&want, |s| s["name"] == "fraud-check"),
+            "{source}: {q}"
+        );
+        let q = r#"{ name = "reserve-stock" } < { kind = server && resource.service.name = "checkout" }"#;
+        assert_eq!(
+            searched(&server, q, &want),
+            expected(&want, |s| s["name"] == "POST /pay" && s["kind"] == 2),
+            "{source}: {q}"
+        );
+        // Not-parent: client spans that are not the direct parent of a fraud check (its
+        // parent is the consumer span), so every client span; and no consumer span is
+        // left, since each one is the fraud check's parent.
+        let q = r#"{ name = "fraud-check" } !< { kind = client }"#;
+        assert_eq!(
+            searched(&server, q, &want),
+            expected(&want, |s| s["kind"] == 3),
+            "{source}: {q}"
+        );
+        let q = r#"{ name = "fraud-check" } !< { kind = consumer }"#;
+        assert!(searched(&server, q, &want).is_empty(), "{source}: {q}");
+
+        // The older tag search: no spansets, durations in milliseconds.
+        let tags = http::urlencode("service.name=payments status.code=error");
+        let body = tempo_json(
+            &server,
+            &format!("/api/search?tags={tags}&minDuration=50ms"),
+        );
+        let mut ids: Vec<&str> = body["traces"]
+            .as_array()
+            .expect("traces")
+            .iter()
+            .map(|t| t["traceID"].as_str().expect("traceID"))
+            .collect();
+        ids.sort();
+        let failing_ids: Vec<&str> = failing.keys().map(String::as_str).collect();
+        assert_eq!(ids, failing_ids, "{source}: tag search");
+        let body = tempo_json(
+            &server,
+            &format!("/api/search?tags={tags}&maxDuration=49ms"),
+        );
+        assert_eq!(body["traces"], json!([]), "{source}: maxDuration");
+
+        let body = tempo_json(&server, "/api/v2/search/tags?scope=resource");
+        let tags = &body["scopes"][0]["tags"];
+        for k in ["service.name", "service.version", "deployment.environment"] {
+            assert!(
+                tags.as_array().is_some_and(|t| t.contains(&json!(k))),
+                "{source}: {k} not in {body}"
+            );
+        }
+        let body = tempo_json(&server, "/api/search/tags?scope=span");
+        assert!(
+            body["tagNames"]
+                .as_array()
+                .is_some_and(|t| t.contains(&json!("db.system"))),
+            "{source}: {body}"
+        );
+        let body = tempo_json(&server, "/api/v2/search/tag/resource.service.name/values");
+        assert_eq!(
+            body["tagValues"],
+            json!([
+                {"type": "string", "value": "checkout"},
+                {"type": "string", "value": "frontend"},
+                {"type": "string", "value": "payments"},
+            ]),
+            "{source}"
+        );
+        let q = http::urlencode("{ status = error }");
+        let body = tempo_json(
+            &server,
+            &format!("/api/v2/search/tag/resource.service.name/values?q={q}"),
+        );
+        assert_eq!(
+            body["tagValues"],
+            json!([
+                {"type": "string", "value": "frontend"},
+                {"type": "string", "value": "payments"},
+            ]),
+            "{source}: filtered values"
+        );
+        let body = tempo_json(&server, "/api/search/tag/db.system/values");
+        assert_eq!(body["tagValues"], json!(["postgresql"]), "{source}");
+
+        // Metrics: error spans per service over the last hour, in one value.
+        let q =
+            http::urlencode("{ status = error } | count_over_time() by (resource.service.name)");
+        let body = tempo_json(&server, &format!("/api/metrics/query?q={q}&since=1h"));
+        let mut got: Vec<(String, f64)> = body["series"]
+            .as_array()
+            .expect("series")
+            .iter()
+            .map(|s| {
+                let label = s["labels"]
+                    .as_array()
+                    .and_then(|l| l.iter().find(|kv| kv["key"] == "resource.service.name"))
+                    .map(|kv| {
+                        kv["value"]["stringValue"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                (label, s["value"].as_f64().expect("value"))
+            })
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            got,
+            vec![("frontend".to_string(), 3.0), ("payments".to_string(), 3.0)],
+            "{source}: {body}"
+        );
+        // And per step: every payments span falls in one of the minute steps of the range.
+        let q = http::urlencode(r#"{ resource.service.name = "payments" } | count_over_time()"#);
+        let body = tempo_json(
+            &server,
+            &format!("/api/metrics/query_range?q={q}&since=1h&step=60s"),
+        );
+        let total: f64 = body["series"][0]["samples"]
+            .as_array()
+            .expect("samples")
+            .iter()
+            .map(|s| s["value"].as_f64().unwrap_or(0.0))
+            .sum();
+        assert_eq!(
+            total, 12.0,
+            "{source}: two payments spans per trace: {body}"
+        );
+    }
+
+    // Malformed requests get Tempo's 400s.
+    for (path, says) in [
+        (
+            "/api/search?q=%7B%20.a%20%3D%20%7D",
+            "invalid TraceQL query",
+        ),
+        (
+            "/api/search?q=%7B%7D&tags=a%3Db",
+            "can't specify tags and q",
+        ),
+        ("/api/search?start=20&end=10", "start must be before end"),
+        ("/api/search?limit=0", "invalid limit"),
+        ("/api/metrics/query_range?q=%7B%7D", "not a metrics query"),
+        ("/api/v2/search/tags?scope=nope", "invalid scope"),
+    ] {
+        let r = get_trace(server.url(), path, None);
+        assert_eq!(r.status, 400, "GET {path}: {}", r.text());
+        assert!(r.text().contains(says), "GET {path}: {}", r.text());
     }
 }

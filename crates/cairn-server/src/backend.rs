@@ -1,10 +1,14 @@
 //! What the front doors need from the storage engine, as a trait: the HTTP handlers depend on
 //! it, the storage engine's adapter in `storage.rs` implements it.
 
+use std::ops::ControlFlow;
+
 use async_trait::async_trait;
 use cairn_model::{
     LogBatch, LogQuerier, Querier, TenantId, Trace, TraceBatch, TraceId, WriteBatch,
 };
+use cairn_store::TagNames;
+use tokio_util::sync::CancellationToken;
 
 /// What an append wrote and refused.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -124,4 +128,31 @@ pub(crate) trait TracesStore: Send + Sync {
 
     /// Cuts the trace head into blocks and uploads them now; returns a JSON summary.
     async fn flush_traces(&self) -> Result<serde_json::Value, StoreFailure>;
+
+    /// Calls `f` with every trace of `tenant` having a span in `[start_ns, end_ns]`, source by
+    /// source (the head, then blocks: a trace not yet compacted may come once per source),
+    /// until `f` breaks or `cancel` fires.
+    async fn scan_traces(
+        &self,
+        tenant: &TenantId,
+        range: (u64, u64),
+        cancel: &CancellationToken,
+        f: &mut (dyn FnMut(Trace) -> ControlFlow<()> + Send),
+    ) -> Result<TraceScanStats, StoreFailure>;
+
+    /// Attribute names of `tenant`'s spans in `range`, by scope.
+    async fn trace_tag_names(
+        &self,
+        tenant: &TenantId,
+        range: (u64, u64),
+    ) -> Result<TagNames, StoreFailure>;
+}
+
+/// What a trace scan read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TraceScanStats {
+    /// Traces handed to the callback.
+    pub(crate) traces: u64,
+    /// Blocks overlapping the range.
+    pub(crate) blocks: u64,
 }

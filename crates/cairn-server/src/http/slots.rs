@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -14,6 +15,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::AppState;
 use super::error::{ApiError, Style};
 
 type Labels = Vec<(&'static str, String)>;
@@ -149,6 +151,44 @@ impl QuerySlots {
             }
         }
     }
+}
+
+/// A query admitted to run: its slot, when it arrived and how long it waited, and the time
+/// it has in all.
+pub(crate) struct Admission {
+    pub(crate) slot: Slot,
+    pub(crate) arrived: Instant,
+    pub(crate) queued: Duration,
+    pub(crate) timeout: Duration,
+}
+
+/// Waits for one of the query slots (shared by PromQL, LogQL and TraceQL), within
+/// `query.timeout`; a full queue is a 503, a wait past the timeout a 504.
+pub(crate) async fn admit(state: &AppState) -> Result<Admission, ApiError> {
+    let arrived = Instant::now();
+    let timeout = effective_timeout(state.config.query.timeout, None);
+    let slot = state
+        .query_slots
+        .acquire(arrived + timeout, &state.query_metrics)
+        .await
+        .map_err(|r| match r {
+            Refused::QueueFull => ApiError::unavailable(
+                "too many queries are waiting to run (query.max_queued), retry shortly",
+                Style::Text,
+            ),
+            Refused::Timeout => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                "query timed out in query queue",
+                Style::Text,
+            ),
+        })?;
+    Ok(Admission {
+        slot,
+        arrived,
+        queued: arrived.elapsed(),
+        timeout,
+    })
 }
 
 /// Sets the query's cancel flag when dropped before [`CancelOnDrop::disarm`]: axum drops

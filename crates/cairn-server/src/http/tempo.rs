@@ -1,5 +1,6 @@
 //! The Tempo API (Grafana's Tempo data source; its URL is the root or `/tempo`): trace by
-//! id (`/api/traces/<id>`, `/api/v2/traces/<id>`), `/api/echo` and `/api/status/buildinfo`.
+//! id (`/api/traces/<id>`, `/api/v2/traces/<id>`), search and tags (`search`), TraceQL
+//! metrics (`metrics`), `/api/echo` and `/api/status/buildinfo`.
 //!
 //! Ids are hex of up to 32 digits in any case, left-padded with zeros, as Tempo reads them;
 //! anything else is a 400 with Tempo's message. `start` and `end` (Unix seconds) limit the
@@ -23,11 +24,26 @@ use cairn_wire::{
 use super::AppState;
 use super::error::{ApiError, Style};
 
+mod metrics;
+mod params;
+mod scan;
+mod search;
+
 /// The Tempo routes, mounted at the root and under `/tempo`.
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/traces/{id}", get(trace_v1))
         .route("/api/v2/traces/{id}", get(trace_v2))
+        .route("/api/search", get(search::search))
+        .route("/api/search/tags", get(search::search_tags))
+        .route("/api/v2/search/tags", get(search::search_tags_v2))
+        .route("/api/search/tag/{tag}/values", get(search::tag_values))
+        .route(
+            "/api/v2/search/tag/{tag}/values",
+            get(search::tag_values_v2),
+        )
+        .route("/api/metrics/query_range", get(metrics::query_range))
+        .route("/api/metrics/query", get(metrics::query_instant))
         .route("/api/echo", get(echo))
         .route("/api/status/buildinfo", get(buildinfo))
 }

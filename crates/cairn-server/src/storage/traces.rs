@@ -1,14 +1,16 @@
 //! The trace store behind the [`TracesStore`] trait the trace front doors use.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_model::{TenantId, Trace, TraceBatch, TraceId};
-use cairn_store::{StoreConfig, TraceStore, TraceStoreConfig};
+use cairn_store::{StoreConfig, TagNames, TraceStore, TraceStoreConfig};
+use tokio_util::sync::CancellationToken;
 
 use super::failure;
-use crate::backend::{StoreFailure, TracesAppended, TracesStore};
+use crate::backend::{StoreFailure, TraceScanStats, TracesAppended, TracesStore};
 use crate::config::Config;
 
 fn ns(d: Duration) -> i64 {
@@ -60,5 +62,31 @@ impl TracesStore for TracesBackend {
             "blocks": out.blocks.len(),
             "spans": out.spans,
         }))
+    }
+
+    async fn scan_traces(
+        &self,
+        tenant: &TenantId,
+        range: (u64, u64),
+        cancel: &CancellationToken,
+        f: &mut (dyn FnMut(Trace) -> ControlFlow<()> + Send),
+    ) -> Result<TraceScanStats, StoreFailure> {
+        let s = self
+            .0
+            .scan(tenant, range.0, range.1, cancel, f)
+            .await
+            .map_err(failure)?;
+        Ok(TraceScanStats {
+            traces: s.traces,
+            blocks: s.blocks,
+        })
+    }
+
+    async fn trace_tag_names(
+        &self,
+        tenant: &TenantId,
+        range: (u64, u64),
+    ) -> Result<TagNames, StoreFailure> {
+        self.0.tag_names(tenant, range).await.map_err(failure)
     }
 }

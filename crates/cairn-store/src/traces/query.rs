@@ -1,7 +1,7 @@
 //! Reading traces: lookups by id, scans by time, attribute names and values.
 //!
 //! A scan yields, from each source in turn (the head, then every block overlapping the
-//! range in (min_time, ulid) order), the complete traces of that source with a span in the
+//! range, newest (min_time, ulid) first), the complete traces of that source with a span in the
 //! range. A trace split across sources (spans that came after a cut, before compaction
 //! joined them) is yielded once per source, each time with the spans that source holds, as
 //! Tempo's search does before compaction; callers that need one answer per trace id merge
@@ -157,7 +157,8 @@ impl TraceStore {
         let snap = tb.snapshot();
         let (lo, hi) = (ns_i64(start_ns), ns_i64(end_ns));
         let all: Arc<dyn Fn(&TraceId) -> bool + Send + Sync> = Arc::new(|_| true);
-        for b in snap.blocks.iter().filter(|b| b.meta.overlaps(lo, hi)) {
+        // Newest blocks first: a search that stops at its limit keeps the most recent traces.
+        for b in snap.blocks.iter().rev().filter(|b| b.meta.overlaps(lo, hi)) {
             stats.blocks += 1;
             for (rg, g) in b.meta.row_groups.iter().enumerate() {
                 if g.min_time > hi || g.max_time < lo {

@@ -25,11 +25,11 @@ use cairn_model::{
 
 use super::index::{LokiRequest, bad};
 use super::params;
-use super::query::{Admission, admit, check_length, logql_error};
+use super::query::{check_length, logql_error};
 use crate::http::AppState;
 use crate::http::error::{ApiError, Style};
 use crate::http::json::{Json, respond};
-use crate::http::slots::{CancelOnDrop, run_query};
+use crate::http::slots::{Admission, CancelOnDrop, admit, run_query};
 use crate::logs::{DETECTED_LEVEL, detect_level};
 
 /// The `endpoint` label of the query duration metric.

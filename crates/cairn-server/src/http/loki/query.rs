@@ -4,7 +4,7 @@
 //! `scalar`, with its `stats` object).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,7 +20,7 @@ use crate::backend::LogsStore;
 use crate::http::AppState;
 use crate::http::error::{ApiError, Style};
 use crate::http::json::{Json, respond};
-use crate::http::slots::{CancelOnDrop, Refused, Slot, effective_timeout, run_query};
+use crate::http::slots::{Admission, CancelOnDrop, admit, run_query};
 
 /// A query request: the Loki request and whether the client asked for categorized labels.
 pub(crate) struct QueryRequest {
@@ -158,43 +158,6 @@ async fn run(
     check_limits(state, &tenant, &expr, &qp)?;
     let (result, queued) = execute(state, endpoint, store, tenant, expr, qp).await?;
     Ok(respond(StatusCode::OK, render(&result, queued, categorize)))
-}
-
-/// A query admitted to run: its slot, when it arrived and how long it waited, and the time
-/// it has in all.
-pub(crate) struct Admission {
-    pub(crate) slot: Slot,
-    pub(crate) arrived: Instant,
-    pub(crate) queued: Duration,
-    pub(crate) timeout: Duration,
-}
-
-/// Waits for one of the query slots shared with PromQL, within `query.timeout`.
-pub(crate) async fn admit(state: &AppState) -> Result<Admission, ApiError> {
-    let arrived = Instant::now();
-    let timeout = effective_timeout(state.config.query.timeout, None);
-    let slot = state
-        .query_slots
-        .acquire(arrived + timeout, &state.query_metrics)
-        .await
-        .map_err(|r| match r {
-            Refused::QueueFull => ApiError::unavailable(
-                "too many queries are waiting to run (query.max_queued), retry shortly",
-                Style::Text,
-            ),
-            Refused::Timeout => ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "timeout",
-                "query timed out in query queue",
-                Style::Text,
-            ),
-        })?;
-    Ok(Admission {
-        slot,
-        arrived,
-        queued: arrived.elapsed(),
-        timeout,
-    })
 }
 
 /// Runs one query through the shared query slots; returns its result and the time it waited.
