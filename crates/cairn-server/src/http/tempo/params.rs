@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn search_params_follow_tempo() {
-        let now = 2_000 * NS_PER_SEC;
+        let now = 20_000 * NS_PER_SEC;
         let p = search_params(
             &q(&[("q", "{}"), ("start", "10"), ("end", "20"), ("spss", "5")]),
             now,
