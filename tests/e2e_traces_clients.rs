@@ -4,7 +4,9 @@
 //! links, typed and array attributes), exports every span in its own request, and prints what
 //! it sent. Every trace is then read back by id (`/api/traces/<id>` and `/api/v2/traces/<id>`,
 //! OTLP JSON with base64 ids as Tempo writes it) from the head and, after a flush, from the
-//! Parquet block, and compared span by span, attribute by attribute.
+//! Parquet block, and compared span by span, attribute by attribute. TraceQL searches, tag
+//! names and values and TraceQL metrics run over the same traces, with answers worked out
+//! from what the SDK reports; and the trace ids of OTLP logs are found with LogQL.
 
 mod support;
 
@@ -14,7 +16,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::TestServer;
 use support::http;
-use support::logs::{run_client, run_client_raw};
+use support::logs::{now_ns, query_entries, run_client, run_client_raw};
 
 /// What the SDK sent, by trace id, each span in the script's description format.
 fn by_trace(spans: &[Value]) -> BTreeMap<String, Vec<Value>> {
@@ -584,5 +586,30 @@ fn traceql_search_tags_and_metrics_over_sdk_traces() {
         let r = get_trace(server.url(), path, None);
         assert_eq!(r.status, 400, "GET {path}: {}", r.text());
         assert!(r.text().contains(says), "GET {path}: {}", r.text());
+    }
+}
+
+/// Trace to logs: the OTLP log records the SDK emits inside spans carry their trace and span
+/// ids as structured metadata, so the LogQL query Grafana's trace-to-logs link runs
+/// (`{service_name="..."} | trace_id="<id>"`) finds exactly the lines of that trace.
+#[test]
+fn trace_ids_in_otlp_logs_are_searchable_with_logql() {
+    let server = TestServer::start();
+    let start = now_ns() - 3_600_000_000_000;
+    let out = run_client(
+        "otlp_logs.py",
+        &["http", &format!("{}/v1/logs", server.otlp_http_url()), "5"],
+    );
+    let end = now_ns() + 3_600_000_000_000;
+    for r in &out[1..] {
+        let id = r["trace_id"].as_str().expect("trace_id");
+        let q = format!(r#"{{service_name="otel-demo"}} | trace_id="{id}""#);
+        let got = query_entries(server.url(), None, &q, start, end);
+        assert_eq!(got.len(), 1, "{q}: {got:?}");
+        assert_eq!(got[0].line, r["body"].as_str().expect("body"), "{q}");
+        assert_eq!(
+            got[0].metadata.get("span_id").map(String::as_str),
+            r["span_id"].as_str()
+        );
     }
 }
