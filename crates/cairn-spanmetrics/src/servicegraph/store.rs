@@ -1,0 +1,213 @@
+//! Halves of edges waiting for their pair, by key, in arrival order so that the oldest
+//! expire first.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use cairn_model::{SpanId, SpanKind, TraceId};
+
+use super::ConnectionType;
+
+/// Which edge a span belongs to: its trace and the client span's id (a server span's
+/// parent); `None` for a root server span, which no client span can complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct EdgeKey {
+    /// The trace.
+    pub(crate) trace: TraceId,
+    /// The client span, or `None` for a root server span.
+    pub(crate) span: Option<SpanId>,
+}
+
+/// A request between two nodes as far as its spans have told.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Edge {
+    /// Whether the server half is a root span.
+    pub(crate) root: bool,
+    /// The kind of the last span seen.
+    pub(crate) kind: SpanKind,
+    pub(crate) connection_type: ConnectionType,
+    pub(crate) client_service: String,
+    pub(crate) server_service: String,
+    pub(crate) client_latency_s: f64,
+    pub(crate) server_latency_s: f64,
+    pub(crate) client_end_ns: u64,
+    pub(crate) server_start_ns: u64,
+    /// Either side ended in error.
+    pub(crate) failed: bool,
+    /// Dimension values by key.
+    pub(crate) dimensions: BTreeMap<String, String>,
+    /// The uninstrumented peer named by the last span's attributes.
+    pub(crate) peer_node: String,
+    /// How many requests the edge stands for.
+    pub(crate) multiplier: f64,
+}
+
+impl Edge {
+    fn is_complete(&self) -> bool {
+        !self.client_service.is_empty() && !self.server_service.is_empty()
+    }
+}
+
+struct Stored {
+    edge: Edge,
+    /// Tells this edge from an earlier one under the same key still in the queue.
+    generation: u64,
+}
+
+/// What an upsert did.
+#[derive(Debug)]
+pub(crate) enum Upsert {
+    /// The edge has both halves: count it. `true` when the span made it alone.
+    Complete(Edge, bool),
+    /// A first half, now waiting.
+    Stored,
+    /// A half added to a waiting edge that is still not complete.
+    Updated,
+    /// A first half refused: the store is full.
+    Full,
+}
+
+/// Waiting halves, at most `max_items`, each for `wait_ms`.
+pub(crate) struct EdgeStore {
+    edges: HashMap<EdgeKey, Stored>,
+    /// (expiry, key, generation) in insertion order, which is expiry order.
+    queue: VecDeque<(i64, EdgeKey, u64)>,
+    next_generation: u64,
+    wait_ms: i64,
+    max_items: usize,
+}
+
+impl EdgeStore {
+    pub(crate) fn new(wait_ms: i64, max_items: usize) -> Self {
+        EdgeStore {
+            edges: HashMap::new(),
+            queue: VecDeque::new(),
+            next_generation: 0,
+            wait_ms,
+            max_items,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// Applies `update` to the edge of `key` (a new one if none waits) and says what became
+    /// of it; a complete edge leaves the store.
+    pub(crate) fn upsert(
+        &mut self,
+        key: EdgeKey,
+        now_ms: i64,
+        update: impl FnOnce(&mut Edge),
+    ) -> Upsert {
+        if let Some(stored) = self.edges.get_mut(&key) {
+            update(&mut stored.edge);
+            if !stored.edge.is_complete() {
+                return Upsert::Updated;
+            }
+            let done = self.edges.remove(&key).map(|s| s.edge).unwrap_or_default();
+            return Upsert::Complete(done, false);
+        }
+        let mut edge = Edge {
+            root: key.span.is_none(),
+            multiplier: 1.0,
+            ..Edge::default()
+        };
+        update(&mut edge);
+        if edge.is_complete() {
+            return Upsert::Complete(edge, true);
+        }
+        if self.edges.len() >= self.max_items {
+            return Upsert::Full;
+        }
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        self.queue
+            .push_back((now_ms.saturating_add(self.wait_ms), key, generation));
+        self.edges.insert(key, Stored { edge, generation });
+        Upsert::Stored
+    }
+
+    /// Removes and returns, oldest first, the edges whose wait ended at or before `now_ms`.
+    pub(crate) fn expire(&mut self, now_ms: i64) -> Vec<Edge> {
+        let mut out = Vec::new();
+        while let Some(&(expiry, key, generation)) = self.queue.front() {
+            if expiry > now_ms {
+                break;
+            }
+            self.queue.pop_front();
+            // An edge completed earlier left its queue entry behind; skip it.
+            if self
+                .edges
+                .get(&key)
+                .is_some_and(|s| s.generation == generation)
+                && let Some(s) = self.edges.remove(&key)
+            {
+                out.push(s.edge);
+            }
+        }
+        // Completed edges leave entries behind; when they dominate, drop them at once so the
+        // queue stays proportional to the store.
+        if self.queue.len() > 2 * self.edges.len() + 1024 {
+            let edges = &self.edges;
+            self.queue
+                .retain(|(_, k, g)| edges.get(k).is_some_and(|s| s.generation == *g));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> EdgeKey {
+        EdgeKey {
+            trace: TraceId([n; 16]),
+            span: Some(SpanId([n; 8])),
+        }
+    }
+
+    #[test]
+    fn pairs_and_expires_in_order() {
+        let mut s = EdgeStore::new(10, 2);
+        assert!(matches!(
+            s.upsert(key(1), 0, |e| e.client_service = "a".into()),
+            Upsert::Stored
+        ));
+        assert!(matches!(
+            s.upsert(key(2), 5, |e| e.server_service = "b".into()),
+            Upsert::Stored
+        ));
+        assert!(matches!(
+            s.upsert(key(3), 5, |e| e.server_service = "c".into()),
+            Upsert::Full
+        ));
+        match s.upsert(key(1), 6, |e| e.server_service = "b".into()) {
+            Upsert::Complete(e, false) => assert_eq!(
+                (e.client_service, e.server_service),
+                ("a".into(), "b".into())
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(s.expire(9).is_empty());
+        // Key 1 completed: its queue entry does not expire anything; key 2 expires at 15.
+        assert!(s.expire(14).is_empty());
+        let gone = s.expire(15);
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].server_service, "b");
+        assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn a_key_reused_after_completion_keeps_its_own_expiry() {
+        let mut s = EdgeStore::new(10, 10);
+        s.upsert(key(1), 0, |e| e.client_service = "a".into());
+        s.upsert(key(1), 1, |e| e.server_service = "b".into());
+        s.upsert(key(1), 8, |e| e.client_service = "a".into());
+        assert!(
+            s.expire(10).is_empty(),
+            "the old entry must not expire the new edge"
+        );
+        assert_eq!(s.expire(18).len(), 1);
+    }
+}
