@@ -2,7 +2,9 @@
 //! adds up (Tempo adds the encoded size of each span message it receives).
 //!
 //! Computed from the model without encoding: proto3 leaves out fields at their default value
-//! (empty strings and bytes, zero numbers and enums), except a set `AnyValue` variant.
+//! (empty strings and bytes, zero numbers and enums), except a set `AnyValue` variant and
+//! sub-messages. Where the model cannot tell an absent sub-message from an empty one (a span's
+//! status, an attribute's value), it is counted as present, as SDKs send them.
 
 use cairn_model::{AttrValue, Attribute, Event, Link, Span};
 
@@ -90,7 +92,9 @@ pub(crate) fn span_proto_size(span: &Span) -> usize {
         + uint(u64::from(span.dropped_events_count))
         + span.links.iter().map(|l| delimited(link(l), true)).sum::<usize>()
         + uint(u64::from(span.dropped_links_count))
-        + delimited(status, false)
+        // The model cannot tell an absent status from an empty one; the OpenTelemetry SDKs
+        // always send one, so it is always counted.
+        + delimited(status, true)
 }
 
 #[cfg(test)]
