@@ -234,7 +234,10 @@ impl ServiceGraph {
                 e.server_start_ns = span.start_ns;
             }
             metrics.upsert_dimensions(client, &mut e.dimensions, resource, span);
-            e.peer_node = find_peer(&cfg.peer_attributes, &span.attributes);
+            // A span without peer attributes keeps what the other half said.
+            if let Some(peer) = find_peer(&cfg.peer_attributes, &span.attributes) {
+                e.peer_node = peer;
+            }
             if client {
                 upsert_database_request(e, &cfg.database_name_attributes, resource, span);
             }
@@ -299,10 +302,8 @@ impl ServiceGraph {
 }
 
 /// The first of `keys` among the span's attributes: the name of an uninstrumented peer.
-fn find_peer(keys: &[String], attrs: &[Attribute]) -> String {
-    keys.iter()
-        .find_map(|k| find_value(k, &[attrs]))
-        .unwrap_or_default()
+fn find_peer(keys: &[String], attrs: &[Attribute]) -> Option<String> {
+    keys.iter().find_map(|k| find_value(k, &[attrs]))
 }
 
 /// A client span with a database attribute is a complete edge to the database: the server
