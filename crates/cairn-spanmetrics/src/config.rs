@@ -44,6 +44,10 @@ pub struct GeneratorConfig {
     pub stale_duration: Duration,
     /// Labels added to every generated series.
     pub external_labels: BTreeMap<String, String>,
+    /// The most series alive at once (a histogram counts each bucket, its sum and count);
+    /// new series beyond it are not created. 0, the default, for no limit (Tempo's
+    /// `max_active_series` override).
+    pub max_active_series: usize,
     /// Per-processor settings.
     pub processor: ProcessorConfig,
 }
@@ -55,6 +59,7 @@ impl Default for GeneratorConfig {
             collection_interval: Duration::from_secs(15),
             stale_duration: Duration::from_secs(15 * 60),
             external_labels: BTreeMap::new(),
+            max_active_series: 0,
             processor: ProcessorConfig::default(),
         }
     }

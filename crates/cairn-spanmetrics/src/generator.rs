@@ -5,14 +5,17 @@ use cairn_model::{Labels, Sample, TraceBatch};
 
 use crate::config::{Enabled, GeneratorConfig};
 use crate::error::Result;
+use crate::registry::{Collection, SeriesCtx};
 use crate::servicegraph::{GraphStats, ServiceGraph};
 use crate::spanmetrics::SpanMetrics;
 
 /// What a generator holds and has done, for self-monitoring.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GeneratorStats {
-    /// Series written by the last collection.
+    /// Series alive now (a histogram counts each bucket, its sum and its count).
     pub active_series: usize,
+    /// New series not created because of `max_active_series`, since start.
+    pub refused_series: u64,
     /// Spans observed.
     pub spans: u64,
     /// The service graph's counts (all zero when it is off).
@@ -28,10 +31,10 @@ pub struct GeneratorStats {
 pub struct Generator {
     config: GeneratorConfig,
     enabled: Enabled,
-    external: Vec<(String, String)>,
+    ctx: SeriesCtx,
     span_metrics: Option<SpanMetrics>,
     service_graph: Option<ServiceGraph>,
-    stats: GeneratorStats,
+    spans: u64,
 }
 
 impl Generator {
@@ -47,16 +50,20 @@ impl Generator {
             .service_graphs()
             .then(|| ServiceGraph::new(&config.processor.service_graphs, &enabled));
         Ok(Generator {
-            external: config
-                .external_labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            ctx: SeriesCtx {
+                external: config
+                    .external_labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                max_series: config.max_active_series,
+                ..SeriesCtx::default()
+            },
             config,
             enabled,
             span_metrics,
             service_graph,
-            stats: GeneratorStats::default(),
+            spans: 0,
         })
     }
 
@@ -77,13 +84,12 @@ impl Generator {
 
     /// Counts the spans of `batch`, received at `now_ms`, and pairs their edges.
     pub fn observe(&mut self, batch: &TraceBatch, now_ms: i64) {
-        self.stats.spans += batch.span_count() as u64;
+        self.spans += batch.span_count() as u64;
         if let Some(sm) = &mut self.span_metrics {
-            sm.observe(batch, now_ms, &self.external);
+            sm.observe(batch, now_ms, &mut self.ctx);
         }
         if let Some(sg) = &mut self.service_graph {
-            sg.observe(batch, now_ms, &self.external);
-            self.stats.graph = sg.stats();
+            sg.observe(batch, now_ms, &mut self.ctx);
         }
     }
 
@@ -91,32 +97,43 @@ impl Generator {
     /// gauges, and histograms as `_bucket{le}`, `_sum` and `_count`. Edges whose wait is over
     /// are settled first; series idle for `stale_duration` are dropped; a series' first
     /// collection also carries a 0 at the end of the previous minute for counters and for
-    /// histogram buckets and counts.
+    /// histogram buckets and counts. The buckets' exemplars are dropped: see
+    /// [`Generator::collect_with_exemplars`].
     pub fn collect(&mut self, now_ms: i64) -> Vec<(Labels, Sample)> {
-        let stale = self.config.stale_duration.as_millis() as i64;
+        self.collect_with_exemplars(now_ms).samples
+    }
+
+    /// [`Generator::collect`], plus for each histogram bucket the last trace observed in it
+    /// since the previous collection (labelled `traceID`, as Tempo writes exemplars).
+    pub fn collect_with_exemplars(&mut self, now_ms: i64) -> Collection {
+        let stale = i64::try_from(self.config.stale_duration.as_millis()).unwrap_or(i64::MAX);
         let before = now_ms.saturating_sub(stale);
-        let mut out = Vec::new();
+        let mut out = Collection::default();
         let mut families = Vec::new();
         if let Some(sg) = &mut self.service_graph {
-            sg.expire(now_ms, &self.external);
-            self.stats.graph = sg.stats();
+            sg.expire(now_ms, &mut self.ctx);
             families.extend(sg.families());
         }
         if let Some(sm) = &mut self.span_metrics {
             families.extend(sm.families());
         }
-        let mut series = 0;
         for f in families {
-            let n = out.len();
-            f.collect(now_ms, before, &mut out);
-            series += out[n..].iter().filter(|(_, s)| s.t == now_ms).count();
+            f.collect(now_ms, before, &mut self.ctx, &mut out);
         }
-        self.stats.active_series = series;
         out
     }
 
     /// What it holds and has done.
     pub fn stats(&self) -> GeneratorStats {
-        self.stats
+        GeneratorStats {
+            active_series: self.ctx.active,
+            refused_series: self.ctx.refused,
+            spans: self.spans,
+            graph: self
+                .service_graph
+                .as_ref()
+                .map(ServiceGraph::stats)
+                .unwrap_or_default(),
+        }
     }
 }

@@ -19,7 +19,8 @@
 //! keys). Invariants: counters never decrease while a series lives; bucket counts are
 //! cumulative in `le` and the `+Inf` bucket equals `_count`; a series idle for
 //! `stale_duration` is dropped and starts again from 0. No I/O and no clock: time is passed
-//! in. Not supported: filter policies, exemplars, native histograms, label length limits.
+//! in. [`Generator::collect_with_exemplars`] also gives each bucket's last trace as an exemplar.
+//! Not supported: filter policies, native histograms, label length limits.
 
 mod config;
 mod error;
@@ -38,9 +39,11 @@ pub use error::{Error, Result};
 pub use generator::{Generator, GeneratorStats};
 pub use names::{
     DIM_INSTANCE, DIM_JOB, DIM_SERVICE, DIM_SPAN_KIND, DIM_SPAN_NAME, DIM_STATUS_CODE,
-    DIM_STATUS_MESSAGE, DIM_VIRTUAL_NODE, GRAPH_CLIENT_SECONDS, GRAPH_CONNECTION_INFO,
-    GRAPH_DROPPED_SPANS_TOTAL, GRAPH_MESSAGING_SECONDS, GRAPH_REQUEST_FAILED_TOTAL,
-    GRAPH_REQUEST_TOTAL, GRAPH_SERVER_SECONDS, GRAPH_UNPAIRED_SPANS_TOTAL, SPANMETRICS_CALLS_TOTAL,
-    SPANMETRICS_LATENCY, SPANMETRICS_SIZE_TOTAL, TARGET_INFO,
+    DIM_STATUS_MESSAGE, DIM_VIRTUAL_NODE, EXEMPLAR_TRACE_ID_LABEL, GRAPH_CLIENT_SECONDS,
+    GRAPH_CONNECTION_INFO, GRAPH_DROPPED_SPANS_TOTAL, GRAPH_MESSAGING_SECONDS,
+    GRAPH_REQUEST_FAILED_TOTAL, GRAPH_REQUEST_TOTAL, GRAPH_SERVER_SECONDS,
+    GRAPH_UNPAIRED_SPANS_TOTAL, SPANMETRICS_CALLS_TOTAL, SPANMETRICS_LATENCY,
+    SPANMETRICS_SIZE_TOTAL, TARGET_INFO,
 };
+pub use registry::{Collection, Exemplar};
 pub use servicegraph::GraphStats;

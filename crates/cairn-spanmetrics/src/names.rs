@@ -28,6 +28,9 @@ pub const GRAPH_UNPAIRED_SPANS_TOTAL: &str = "traces_service_graph_unpaired_span
 /// Spans dropped because `max_items` edges were already waiting.
 pub const GRAPH_DROPPED_SPANS_TOTAL: &str = "traces_service_graph_dropped_spans_total";
 
+/// The exemplar label holding the trace id in hex (Tempo's default `trace_id_label_name`).
+pub const EXEMPLAR_TRACE_ID_LABEL: &str = "traceID";
+
 /// The `service` label.
 pub const DIM_SERVICE: &str = "service";
 /// The `span_name` label.

@@ -23,7 +23,7 @@ use crate::names::{
     GRAPH_MESSAGING_SECONDS, GRAPH_REQUEST_FAILED_TOTAL, GRAPH_REQUEST_TOTAL, GRAPH_SERVER_SECONDS,
     GRAPH_UNPAIRED_SPANS_TOTAL, find_value, sanitize_label_name, span_multiplier,
 };
-use crate::registry::{CounterVec, ExternalLabels, Family, GaugeVec, HistogramVec};
+use crate::registry::{CounterVec, Family, GaugeVec, HistogramVec, SeriesCtx};
 use store::{Edge, EdgeKey, EdgeStore, Upsert};
 
 /// How two nodes talk, the `connection_type` label.
@@ -168,8 +168,8 @@ impl ServiceGraph {
         }
     }
 
-    pub(crate) fn observe(&mut self, batch: &TraceBatch, now_ms: i64, ext: &ExternalLabels) {
-        self.expire(now_ms, ext);
+    pub(crate) fn observe(&mut self, batch: &TraceBatch, now_ms: i64, ctx: &mut SeriesCtx) {
+        self.expire(now_ms, ctx);
         for rs in &batch.resources {
             // Without a service name a span cannot be a node of the graph.
             let Some(service) = find_value("service.name", &[&rs.resource.attributes]) else {
@@ -177,7 +177,7 @@ impl ServiceGraph {
             };
             for span in rs.scopes.iter().flat_map(|s| &s.spans) {
                 if is_client(span.kind) || is_server(span.kind) {
-                    self.observe_span(&rs.resource, span, &service, now_ms, ext);
+                    self.observe_span(&rs.resource, span, &service, now_ms, ctx);
                 }
             }
         }
@@ -190,7 +190,7 @@ impl ServiceGraph {
         span: &Span,
         service: &str,
         now_ms: i64,
-        ext: &ExternalLabels,
+        ctx: &mut SeriesCtx,
     ) {
         let cfg = &self.cfg;
         let messaging = matches!(span.kind, SpanKind::Producer | SpanKind::Consumer);
@@ -247,7 +247,7 @@ impl ServiceGraph {
                 if created {
                     metrics.stats.edges += 1;
                 }
-                metrics.complete(&edge, now_ms, ext);
+                metrics.complete(&edge, now_ms, ctx);
             }
             Upsert::Stored => metrics.stats.edges += 1,
             Upsert::Updated => {}
@@ -255,16 +255,16 @@ impl ServiceGraph {
                 let mut b = LabelsBuilder::default();
                 b.set(if client { "client" } else { "server" }, service);
                 b.set("connection_type", connection_type.as_str());
-                metrics.dropped.inc(b.build(), 1.0, now_ms, ext);
+                metrics.dropped.inc(b.build(), 1.0, now_ms, ctx);
                 metrics.stats.dropped_spans += 1;
             }
         }
     }
 
     /// Ends the wait of every half stored `wait` or longer before `now_ms`.
-    pub(crate) fn expire(&mut self, now_ms: i64, ext: &ExternalLabels) {
+    pub(crate) fn expire(&mut self, now_ms: i64, ctx: &mut SeriesCtx) {
         for edge in self.store.expire(now_ms) {
-            self.metrics.expire(edge, now_ms, ext);
+            self.metrics.expire(edge, now_ms, ctx);
         }
         self.metrics.stats.pending = self.store.len();
     }
@@ -347,7 +347,7 @@ impl GraphMetrics {
     }
 
     /// Counts a request between the edge's two nodes.
-    fn complete(&mut self, e: &Edge, now_ms: i64, ext: &ExternalLabels) {
+    fn complete(&mut self, e: &Edge, now_ms: i64, ctx: &mut SeriesCtx) {
         let mut b = LabelsBuilder::default();
         b.set("client", &e.client_service);
         b.set("server", &e.server_service);
@@ -368,18 +368,32 @@ impl GraphMetrics {
         let labels = b.build();
         let w = e.multiplier;
         if let Some(c) = &mut self.request_total {
-            c.inc(labels.clone(), w, now_ms, ext);
+            c.inc(labels.clone(), w, now_ms, ctx);
         }
         if let Some(c) = &mut self.request_failed_total
             && e.failed
         {
-            c.inc(labels.clone(), w, now_ms, ext);
+            c.inc(labels.clone(), w, now_ms, ctx);
         }
         if let Some(h) = &mut self.server_seconds {
-            h.observe(labels.clone(), e.server_latency_s, w, now_ms, ext);
+            h.observe(
+                labels.clone(),
+                e.server_latency_s,
+                w,
+                Some(e.trace),
+                now_ms,
+                ctx,
+            );
         }
         if let Some(h) = &mut self.client_seconds {
-            h.observe(labels.clone(), e.client_latency_s, w, now_ms, ext);
+            h.observe(
+                labels.clone(),
+                e.client_latency_s,
+                w,
+                Some(e.trace),
+                now_ms,
+                ctx,
+            );
         }
         if let Some(h) = &mut self.messaging_seconds
             && e.connection_type == ConnectionType::MessagingSystem
@@ -387,18 +401,18 @@ impl GraphMetrics {
             // A consumer starting before its producer ended means skewed clocks: no value.
             let s = seconds_between(e.client_end_ns, e.server_start_ns);
             if s > 0.0 {
-                h.observe(labels.clone(), s, w, now_ms, ext);
+                h.observe(labels.clone(), s, w, Some(e.trace), now_ms, ctx);
             }
         }
         if let Some(g) = &mut self.connection_info {
-            g.set(labels, 1.0, now_ms, ext);
+            g.set(labels, 1.0, now_ms, ctx);
         }
         self.stats.completed += 1;
     }
 
     /// A half whose pair never came: an edge to a virtual node if the half says who the
     /// other side is, else an unpaired span.
-    fn expire(&mut self, mut e: Edge, now_ms: i64, ext: &ExternalLabels) {
+    fn expire(&mut self, mut e: Edge, now_ms: i64, ctx: &mut SeriesCtx) {
         let original = e.connection_type;
         e.connection_type = ConnectionType::VirtualNode;
         if e.client_service.is_empty() {
@@ -413,7 +427,7 @@ impl GraphMetrics {
                     e.dimensions
                         .insert(DIM_VIRTUAL_NODE.to_string(), "client".to_string());
                 }
-                self.complete(&e, now_ms, ext);
+                self.complete(&e, now_ms, ctx);
                 return;
             }
         } else if e.server_service.is_empty() && !e.peer_node.is_empty() {
@@ -423,14 +437,14 @@ impl GraphMetrics {
                 e.dimensions
                     .insert(DIM_VIRTUAL_NODE.to_string(), "server".to_string());
             }
-            self.complete(&e, now_ms, ext);
+            self.complete(&e, now_ms, ctx);
             return;
         }
         let mut b = LabelsBuilder::default();
         b.set("client", &e.client_service);
         b.set("server", &e.server_service);
         b.set("connection_type", original.as_str());
-        self.unpaired.inc(b.build(), 1.0, now_ms, ext);
+        self.unpaired.inc(b.build(), 1.0, now_ms, ctx);
         self.stats.unpaired += 1;
     }
 }

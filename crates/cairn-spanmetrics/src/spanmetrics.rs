@@ -15,7 +15,7 @@ use crate::names::{
     TARGET_INFO, find_value, sanitize_target_info, sanitize_with_collisions, service_labels,
     span_multiplier, stringify,
 };
-use crate::registry::{CounterVec, ExternalLabels, Family, GaugeVec, HistogramVec};
+use crate::registry::{CounterVec, Family, GaugeVec, HistogramVec, SeriesCtx};
 use crate::size::span_proto_size;
 
 pub(crate) struct SpanMetrics {
@@ -61,17 +61,17 @@ impl SpanMetrics {
         }
     }
 
-    pub(crate) fn observe(&mut self, batch: &TraceBatch, now_ms: i64, ext: &ExternalLabels) {
+    pub(crate) fn observe(&mut self, batch: &TraceBatch, now_ms: i64, ctx: &mut SeriesCtx) {
         for rs in &batch.resources {
             let (service, job, instance) = service_labels(&rs.resource);
             let service = service.unwrap_or_default();
             let mut any = false;
             for span in rs.scopes.iter().flat_map(|s| &s.spans) {
-                self.observe_span(&rs.resource, span, &service, &job, &instance, now_ms, ext);
+                self.observe_span(&rs.resource, span, &service, &job, &instance, now_ms, ctx);
                 any = true;
             }
             if any && self.cfg.enable_target_info {
-                self.set_target_info(&rs.resource, &job, &instance, now_ms, ext);
+                self.set_target_info(&rs.resource, &job, &instance, now_ms, ctx);
             }
         }
     }
@@ -85,7 +85,7 @@ impl SpanMetrics {
         job: &str,
         instance: &str,
         now_ms: i64,
-        ext: &ExternalLabels,
+        ctx: &mut SeriesCtx,
     ) {
         let cfg = &self.cfg;
         let dims = &cfg.intrinsic_dimensions;
@@ -134,14 +134,14 @@ impl SpanMetrics {
             resource,
         );
         if let Some(calls) = &mut self.calls {
-            calls.inc(labels.clone(), weight, now_ms, ext);
+            calls.inc(labels.clone(), weight, now_ms, ctx);
         }
         if let Some(size) = &mut self.size {
-            size.inc(labels.clone(), span_proto_size(span) as f64, now_ms, ext);
+            size.inc(labels.clone(), span_proto_size(span) as f64, now_ms, ctx);
         }
         if let Some(latency) = &mut self.latency {
             let seconds = span.duration_ns() as f64 / 1e9;
-            latency.observe(labels, seconds, weight, now_ms, ext);
+            latency.observe(labels, seconds, weight, Some(span.trace_id), now_ms, ctx);
         }
     }
 
@@ -154,7 +154,7 @@ impl SpanMetrics {
         job: &str,
         instance: &str,
         now_ms: i64,
-        ext: &ExternalLabels,
+        ctx: &mut SeriesCtx,
     ) {
         let mut b = LabelsBuilder::default();
         for a in &resource.attributes {
@@ -181,7 +181,7 @@ impl SpanMetrics {
         }
         let labels: Labels = b.build();
         if identifying > 0 && labels.len() > identifying {
-            self.target_info.set(labels, 1.0, now_ms, ext);
+            self.target_info.set(labels, 1.0, now_ms, ctx);
         }
     }
 

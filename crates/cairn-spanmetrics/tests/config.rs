@@ -23,6 +23,7 @@ fn defaults_are_tempos() {
     assert!(cfg.processors.is_empty());
     assert_eq!(cfg.collection_interval, Duration::from_secs(15));
     assert_eq!(cfg.stale_duration, Duration::from_secs(900));
+    assert_eq!(cfg.max_active_series, 0);
     let sm = &cfg.processor.span_metrics;
     assert_eq!(
         sm.histogram_buckets,

@@ -175,6 +175,7 @@ proptest! {
                         let count = series.to_builder().set("__name__", &format!("{base}_count")).build();
                         prop_assert_eq!(current.get(&count).copied(), Some(last.1), "{}", series);
                     }
+                    prop_assert_eq!(g.stats().active_series, current.len());
                     previous = current;
                 }
             }

@@ -515,3 +515,42 @@ fn connection_info_alone() {
     assert_eq!(s.names(), vec![INFO.to_string()]);
     assert_eq!(s.get(INFO, &AB), Some(1.0));
 }
+
+#[test]
+fn edge_latencies_carry_the_trace_as_exemplar() {
+    let mut g = generator("processors: [service-graphs-latency]");
+    g.observe(
+        &batch(vec![
+            (
+                resource("a", &[]),
+                vec![span(5, 2, Some(1), SpanKind::Client, "c", 300)],
+            ),
+            (
+                resource("b", &[]),
+                vec![span(5, 3, Some(2), SpanKind::Server, "s", 250)],
+            ),
+        ]),
+        T0,
+    );
+    let c = g.collect_with_exemplars(T0 + 1);
+    let mut got: Vec<(String, String, String)> = c
+        .exemplars
+        .iter()
+        .map(|e| {
+            (
+                e.series.metric_name().unwrap_or_default().to_string(),
+                e.series.get("le").unwrap_or_default().to_string(),
+                e.labels.get("traceID").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let trace = "05".repeat(16);
+    assert_eq!(
+        got,
+        vec![
+            (CLIENT_BUCKET.to_string(), "0.4".to_string(), trace.clone()),
+            (SERVER_BUCKET.to_string(), "0.4".to_string(), trace),
+        ]
+    );
+}

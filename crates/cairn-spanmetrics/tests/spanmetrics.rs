@@ -476,3 +476,57 @@ processor:
     );
     assert!(idle.collect(T1).is_empty());
 }
+
+#[test]
+fn latency_buckets_carry_the_last_trace_as_exemplar() {
+    let mut g = generator("processors: [span-metrics-latency]");
+    g.observe(
+        &of(
+            "api",
+            vec![
+                span(7, 1, None, SpanKind::Server, "GET /", 10),
+                span(8, 1, None, SpanKind::Server, "GET /", 12),
+            ],
+        ),
+        T0,
+    );
+    let c = g.collect_with_exemplars(T1);
+    // Both land in le=0.016; the later one is the exemplar. No other bucket has one.
+    assert_eq!(c.exemplars.len(), 1, "{:?}", c.exemplars);
+    let e = &c.exemplars[0];
+    assert_eq!(
+        e.series,
+        spans::series(BUCKET, &with(&GET, &[("le", "0.016")]))
+    );
+    assert_eq!(e.labels.get("traceID"), Some("08".repeat(16).as_str()));
+    assert!((e.value - 0.012).abs() < 1e-12);
+    assert_eq!(e.t, T1);
+    assert!(g.collect_with_exemplars(T1 + 15_000).exemplars.is_empty());
+}
+
+#[test]
+fn max_active_series_refuses_new_series_and_counts_them() {
+    let mut g = generator("processors: [span-metrics-count]\nmax_active_series: 2");
+    let names = ["a", "b", "c"];
+    let spans = names
+        .iter()
+        .map(|n| span(1, 1, None, SpanKind::Server, n, 5))
+        .collect();
+    g.observe(&of("api", spans), T0);
+    // A known series still counts.
+    g.observe(
+        &of("api", vec![span(1, 2, None, SpanKind::Server, "a", 5)]),
+        T0,
+    );
+    let s = Scrape(g.collect(T1));
+    assert_eq!(s.series_of(CALLS).len(), 2);
+    let a = [
+        ("service", "api"),
+        ("span_kind", "SPAN_KIND_SERVER"),
+        ("span_name", "a"),
+        ("status_code", "STATUS_CODE_UNSET"),
+    ];
+    assert_eq!(s.at(T1, CALLS, &a), Some(2.0));
+    let st = g.stats();
+    assert_eq!((st.active_series, st.refused_series, st.spans), (2, 1, 4));
+}

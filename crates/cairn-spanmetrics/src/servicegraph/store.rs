@@ -20,6 +20,8 @@ pub(crate) struct EdgeKey {
 /// A request between two nodes as far as its spans have told.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Edge {
+    /// The trace of the request.
+    pub(crate) trace: TraceId,
     /// Whether the server half is a root span.
     pub(crate) root: bool,
     /// The kind of the last span seen.
@@ -108,6 +110,7 @@ impl EdgeStore {
             return Upsert::Complete(done, false);
         }
         let mut edge = Edge {
+            trace: key.trace,
             root: key.span.is_none(),
             multiplier: 1.0,
             ..Edge::default()
