@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::filter::{FilterPolicy, SpanFilter};
 use crate::names::{
     DIM_SERVICE, DIM_SPAN_KIND, DIM_SPAN_NAME, DIM_STATUS_CODE, DIM_STATUS_MESSAGE,
     sanitize_label_name, sanitize_with_collisions, valid_label_name,
@@ -156,6 +157,8 @@ pub struct SpanMetricsConfig {
     /// Take the multiplier from the W3C tracestate's OpenTelemetry threshold (`ot=th:...`)
     /// first.
     pub enable_tracestate_span_multiplier: bool,
+    /// Which spans are counted (all when empty).
+    pub filter_policies: Vec<FilterPolicy>,
 }
 
 impl Default for SpanMetricsConfig {
@@ -170,6 +173,7 @@ impl Default for SpanMetricsConfig {
             enable_instance_label: true,
             span_multiplier_key: String::new(),
             enable_tracestate_span_multiplier: false,
+            filter_policies: Vec::new(),
         }
     }
 }
@@ -205,6 +209,9 @@ pub struct ServiceGraphConfig {
     /// found names the database (default `db.namespace`, `db.name`, `db.system`,
     /// `db.system.name`).
     pub database_name_attributes: Vec<String>,
+    /// Which client, server, producer and consumer spans make edges (all when empty); when
+    /// one side of an edge is filtered out, the other side is dropped too.
+    pub filter_policies: Vec<FilterPolicy>,
 }
 
 impl Default for ServiceGraphConfig {
@@ -226,6 +233,7 @@ impl Default for ServiceGraphConfig {
                 "db.system",
                 "db.system.name",
             ]),
+            filter_policies: Vec::new(),
         }
     }
 }
@@ -325,6 +333,7 @@ impl SpanMetricsConfig {
     pub fn validate(&self) -> Result<()> {
         validate_buckets("span_metrics.histogram_buckets", &self.histogram_buckets)?;
         no_empty("span_metrics.dimensions", &self.dimensions)?;
+        compile_filter("span_metrics.filter_policies", &self.filter_policies)?;
         no_empty(
             "span_metrics.target_info_excluded_dimensions",
             &self.target_info_excluded_dimensions,
@@ -381,6 +390,7 @@ impl ServiceGraphConfig {
         }
         validate_buckets("service_graphs.histogram_buckets", &self.histogram_buckets)?;
         no_empty("service_graphs.dimensions", &self.dimensions)?;
+        compile_filter("service_graphs.filter_policies", &self.filter_policies)?;
         no_empty("service_graphs.peer_attributes", &self.peer_attributes)?;
         no_empty(
             "service_graphs.database_name_attributes",
@@ -422,6 +432,15 @@ fn validate_buckets(key: &'static str, buckets: &[f64]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The compiled policies, or which one is wrong and why.
+pub(crate) fn compile_filter(key: &'static str, policies: &[FilterPolicy]) -> Result<SpanFilter> {
+    SpanFilter::new(policies).map_err(|(index, message)| Error::FilterPolicy {
+        key,
+        index,
+        message,
+    })
 }
 
 fn no_empty(key: &'static str, names: &[String]) -> Result<()> {

@@ -59,6 +59,16 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A filter policy that cannot be compiled.
+    #[error("{key}[{index}]: {message}")]
+    FilterPolicy {
+        /// The configuration key.
+        key: &'static str,
+        /// The policy's position, from 0.
+        index: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// An external label that is not a valid Prometheus label.
     #[error("external_labels: invalid label name {name:?}")]
     ExternalLabel {

@@ -18,6 +18,8 @@ pub struct GeneratorStats {
     pub refused_series: u64,
     /// Spans observed.
     pub spans: u64,
+    /// Spans span metrics' filter policies left out.
+    pub filtered_spans: u64,
     /// The service graph's counts (all zero when it is off).
     pub graph: GraphStats,
 }
@@ -45,10 +47,12 @@ impl Generator {
         let enabled = config.enabled()?;
         let span_metrics = enabled
             .span_metrics()
-            .then(|| SpanMetrics::new(&config.processor.span_metrics, &enabled));
+            .then(|| SpanMetrics::new(&config.processor.span_metrics, &enabled))
+            .transpose()?;
         let service_graph = enabled
             .service_graphs()
-            .then(|| ServiceGraph::new(&config.processor.service_graphs, &enabled));
+            .then(|| ServiceGraph::new(&config.processor.service_graphs, &enabled))
+            .transpose()?;
         Ok(Generator {
             ctx: SeriesCtx {
                 external: config
@@ -129,6 +133,7 @@ impl Generator {
             active_series: self.ctx.active,
             refused_series: self.ctx.refused,
             spans: self.spans,
+            filtered_spans: self.span_metrics.as_ref().map_or(0, |s| s.filtered),
             graph: self
                 .service_graph
                 .as_ref()

@@ -20,10 +20,11 @@
 //! cumulative in `le` and the `+Inf` bucket equals `_count`; a series idle for
 //! `stale_duration` is dropped and starts again from 0. No I/O and no clock: time is passed
 //! in. [`Generator::collect_with_exemplars`] also gives each bucket's last trace as an exemplar.
-//! Not supported: filter policies, native histograms, label length limits.
+//! Not supported: native histograms, label length limits, span name sanitization.
 
 mod config;
 mod error;
+mod filter;
 mod generator;
 mod names;
 mod registry;
@@ -36,6 +37,7 @@ pub use config::{
     ProcessorConfig, ServiceGraphConfig, SpanMetricsConfig, exponential_buckets,
 };
 pub use error::{Error, Result};
+pub use filter::{FilterPolicy, FilterValue, MatchType, PolicyAttribute, PolicyMatch};
 pub use generator::{Generator, GeneratorStats};
 pub use names::{
     DIM_INSTANCE, DIM_JOB, DIM_SERVICE, DIM_SPAN_KIND, DIM_SPAN_NAME, DIM_STATUS_CODE,

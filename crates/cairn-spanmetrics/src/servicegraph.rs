@@ -17,14 +17,15 @@ use std::collections::BTreeMap;
 
 use cairn_model::{Attribute, LabelsBuilder, Resource, Span, SpanKind, StatusCode, TraceBatch};
 
-use crate::config::{Enabled, ServiceGraphConfig};
+use crate::config::{Enabled, ServiceGraphConfig, compile_filter};
+use crate::filter::SpanFilter;
 use crate::names::{
     DIM_VIRTUAL_NODE, GRAPH_CLIENT_SECONDS, GRAPH_CONNECTION_INFO, GRAPH_DROPPED_SPANS_TOTAL,
     GRAPH_MESSAGING_SECONDS, GRAPH_REQUEST_FAILED_TOTAL, GRAPH_REQUEST_TOTAL, GRAPH_SERVER_SECONDS,
     GRAPH_UNPAIRED_SPANS_TOTAL, find_value, sanitize_label_name, span_multiplier,
 };
 use crate::registry::{CounterVec, Family, GaugeVec, HistogramVec, SeriesCtx};
-use store::{Edge, EdgeKey, EdgeStore, Upsert};
+use store::{Edge, EdgeKey, EdgeStore, Side, Upsert};
 
 /// How two nodes talk, the `connection_type` label.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,10 +81,15 @@ pub struct GraphStats {
     pub dropped_spans: u64,
     /// Halves waiting now.
     pub pending: usize,
+    /// Spans the filter policies left out.
+    pub filtered_spans: u64,
+    /// Halves dropped because their other half was filtered out.
+    pub dropped_edges: u64,
 }
 
 pub(crate) struct ServiceGraph {
     cfg: ServiceGraphConfig,
+    filter: SpanFilter,
     store: EdgeStore,
     metrics: GraphMetrics,
 }
@@ -116,7 +122,8 @@ fn seconds_between(start_ns: u64, end_ns: u64) -> f64 {
 }
 
 impl ServiceGraph {
-    pub(crate) fn new(cfg: &ServiceGraphConfig, enabled: &Enabled) -> Self {
+    /// The processor for a validated `cfg`.
+    pub(crate) fn new(cfg: &ServiceGraphConfig, enabled: &Enabled) -> crate::Result<Self> {
         let mut names = cfg.dimensions.clone();
         if cfg.enable_virtual_node_label {
             names.push(DIM_VIRTUAL_NODE.to_string());
@@ -142,7 +149,8 @@ impl ServiceGraph {
             .collect();
         let hist = |name| HistogramVec::new(name, &cfg.histogram_buckets);
         let latency = enabled.graph_latency;
-        ServiceGraph {
+        Ok(ServiceGraph {
+            filter: compile_filter("service_graphs.filter_policies", &cfg.filter_policies)?,
             store: EdgeStore::new(cfg.wait.as_millis() as i64, cfg.max_items),
             metrics: GraphMetrics {
                 dimensions,
@@ -165,7 +173,7 @@ impl ServiceGraph {
                 cfg: cfg.clone(),
             },
             cfg: cfg.clone(),
-        }
+        })
     }
 
     pub(crate) fn observe(&mut self, batch: &TraceBatch, now_ms: i64, ctx: &mut SeriesCtx) {
@@ -192,6 +200,30 @@ impl ServiceGraph {
         now_ms: i64,
         ctx: &mut SeriesCtx,
     ) {
+        let client = is_client(span.kind);
+        let side = if client { Side::Client } else { Side::Server };
+        if !self.filter.accepts(resource, span) {
+            self.metrics.stats.filtered_spans += 1;
+            let key = if client {
+                Some(EdgeKey {
+                    trace: span.trace_id,
+                    span: Some(span.span_id),
+                })
+            } else {
+                // A root server span has no client half to drop.
+                span.parent_span_id.map(|p| EdgeKey {
+                    trace: span.trace_id,
+                    span: Some(p),
+                })
+            };
+            if let Some(key) = key
+                && self.store.drop_side(key, side, now_ms)
+            {
+                self.metrics.stats.dropped_edges += 1;
+            }
+            self.metrics.stats.pending = self.store.len();
+            return;
+        }
         let cfg = &self.cfg;
         let messaging = matches!(span.kind, SpanKind::Producer | SpanKind::Consumer);
         let connection_type = if messaging {
@@ -207,7 +239,6 @@ impl ServiceGraph {
         );
         let failed = span.status.code == StatusCode::Error;
         let metrics = &mut self.metrics;
-        let client = is_client(span.kind);
         let key = if client {
             EdgeKey {
                 trace: span.trace_id,
@@ -219,7 +250,7 @@ impl ServiceGraph {
                 span: span.parent_span_id,
             }
         };
-        let outcome = self.store.upsert(key, now_ms, |e: &mut Edge| {
+        let outcome = self.store.upsert(key, side, now_ms, |e: &mut Edge| {
             e.kind = span.kind;
             e.connection_type = connection_type;
             e.failed |= failed;
@@ -251,6 +282,7 @@ impl ServiceGraph {
             }
             Upsert::Stored => metrics.stats.edges += 1,
             Upsert::Updated => {}
+            Upsert::CounterpartDropped => metrics.stats.dropped_edges += 1,
             Upsert::Full => {
                 let mut b = LabelsBuilder::default();
                 b.set(if client { "client" } else { "server" }, service);

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 
 use cairn_model::{Labels, LabelsBuilder, Resource, Span, TraceBatch};
 
-use crate::config::{Enabled, SpanMetricsConfig};
+use crate::config::{Enabled, SpanMetricsConfig, compile_filter};
+use crate::filter::SpanFilter;
 use crate::names::{
     DIM_INSTANCE, DIM_JOB, DIM_SERVICE, DIM_SPAN_KIND, DIM_SPAN_NAME, DIM_STATUS_CODE,
     DIM_STATUS_MESSAGE, SPANMETRICS_CALLS_TOTAL, SPANMETRICS_LATENCY, SPANMETRICS_SIZE_TOTAL,
@@ -27,11 +28,17 @@ pub(crate) struct SpanMetrics {
     latency: Option<HistogramVec>,
     size: Option<CounterVec>,
     target_info: GaugeVec,
+    filter: SpanFilter,
+    /// Spans the filter policies left out, since start.
+    pub(crate) filtered: u64,
 }
 
 impl SpanMetrics {
-    pub(crate) fn new(cfg: &SpanMetricsConfig, enabled: &Enabled) -> Self {
-        SpanMetrics {
+    /// The processor for a validated `cfg`.
+    pub(crate) fn new(cfg: &SpanMetricsConfig, enabled: &Enabled) -> crate::Result<Self> {
+        Ok(SpanMetrics {
+            filter: compile_filter("span_metrics.filter_policies", &cfg.filter_policies)?,
+            filtered: 0,
             dimension_labels: cfg
                 .dimensions
                 .iter()
@@ -58,7 +65,7 @@ impl SpanMetrics {
                 .then(|| CounterVec::new(SPANMETRICS_SIZE_TOTAL)),
             target_info: GaugeVec::new(TARGET_INFO),
             cfg: cfg.clone(),
-        }
+        })
     }
 
     pub(crate) fn observe(&mut self, batch: &TraceBatch, now_ms: i64, ctx: &mut SeriesCtx) {
@@ -67,6 +74,10 @@ impl SpanMetrics {
             let service = service.unwrap_or_default();
             let mut any = false;
             for span in rs.scopes.iter().flat_map(|s| &s.spans) {
+                if !self.filter.accepts(&rs.resource, span) {
+                    self.filtered += 1;
+                    continue;
+                }
                 self.observe_span(&rs.resource, span, &service, &job, &instance, now_ms, ctx);
                 any = true;
             }

@@ -83,6 +83,10 @@ processor:
     peer_attributes: [peer.service]
     enable_virtual_node_label: true
     database_name_attributes: [db.name]
+    filter_policies:
+      - exclude:
+          match_type: strict
+          attributes: [{key: resource.service.name, value: shop-backend}]
 "#,
     )
     .expect("parses");
@@ -104,8 +108,8 @@ fn sub_processor_names_turn_on_one_part() {
 
 #[test]
 fn unknown_keys_are_refused() {
-    let err = parse("processor: {span_metrics: {filter_policies: []}}").expect_err("unknown");
-    assert!(err.contains("filter_policies"), "{err}");
+    let err = parse("processor: {service_graphs: {workers: 10}}").expect_err("unknown");
+    assert!(err.contains("workers"), "{err}");
     let err = parse("processor: {service_graphs: {wiat: 10s}}").expect_err("typo");
     assert!(err.contains("wiat"), "{err}");
     let err = parse("processor: {service_graphs: {wait: soon}}").expect_err("bad duration");

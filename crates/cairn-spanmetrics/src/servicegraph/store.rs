@@ -49,6 +49,34 @@ impl Edge {
     }
 }
 
+/// Which half of an edge a span is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Side {
+    /// A client or producer span.
+    Client,
+    /// A server or consumer span.
+    Server,
+}
+
+impl Side {
+    fn other(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+}
+
+impl Edge {
+    fn side(&self) -> Side {
+        if self.server_service.is_empty() {
+            Side::Client
+        } else {
+            Side::Server
+        }
+    }
+}
+
 struct Stored {
     edge: Edge,
     /// Tells this edge from an earlier one under the same key still in the queue.
@@ -66,6 +94,8 @@ pub(crate) enum Upsert {
     Updated,
     /// A first half refused: the store is full.
     Full,
+    /// A first half refused: its other half was filtered out.
+    CounterpartDropped,
 }
 
 /// Waiting halves, at most `max_items`, each for `wait_ms`.
@@ -73,6 +103,8 @@ pub(crate) struct EdgeStore {
     edges: HashMap<EdgeKey, Stored>,
     /// (expiry, key, generation) in insertion order, which is expiry order.
     queue: VecDeque<(i64, EdgeKey, u64)>,
+    /// Halves filtered out, with when the mark expires: their other half is dropped too.
+    dropped: HashMap<(EdgeKey, Side), i64>,
     next_generation: u64,
     wait_ms: i64,
     max_items: usize,
@@ -83,6 +115,7 @@ impl EdgeStore {
         EdgeStore {
             edges: HashMap::new(),
             queue: VecDeque::new(),
+            dropped: HashMap::new(),
             next_generation: 0,
             wait_ms,
             max_items,
@@ -98,6 +131,7 @@ impl EdgeStore {
     pub(crate) fn upsert(
         &mut self,
         key: EdgeKey,
+        side: Side,
         now_ms: i64,
         update: impl FnOnce(&mut Edge),
     ) -> Upsert {
@@ -108,6 +142,9 @@ impl EdgeStore {
             }
             let done = self.edges.remove(&key).map(|s| s.edge).unwrap_or_default();
             return Upsert::Complete(done, false);
+        }
+        if self.dropped.contains_key(&(key, side.other())) {
+            return Upsert::CounterpartDropped;
         }
         let mut edge = Edge {
             trace: key.trace,
@@ -130,8 +167,31 @@ impl EdgeStore {
         Upsert::Stored
     }
 
+    /// Marks the `side` half of `key` as filtered out for `wait`, so that the other half is
+    /// dropped rather than left to expire into a skewed or virtual edge. Says whether a
+    /// waiting other half was dropped now. Marks beyond `max_items` are not kept.
+    pub(crate) fn drop_side(&mut self, key: EdgeKey, side: Side, now_ms: i64) -> bool {
+        let mut dropped_waiting = false;
+        if self
+            .edges
+            .get(&key)
+            .is_some_and(|s| !s.edge.is_complete() && s.edge.side() != side)
+        {
+            self.edges.remove(&key);
+            dropped_waiting = true;
+        }
+        let expiry = now_ms.saturating_add(self.wait_ms);
+        if let Some(e) = self.dropped.get_mut(&(key, side)) {
+            *e = expiry;
+        } else if self.dropped.len() < self.max_items {
+            self.dropped.insert((key, side), expiry);
+        }
+        dropped_waiting
+    }
+
     /// Removes and returns, oldest first, the edges whose wait ended at or before `now_ms`.
     pub(crate) fn expire(&mut self, now_ms: i64) -> Vec<Edge> {
+        self.dropped.retain(|_, expiry| *expiry > now_ms);
         let mut out = Vec::new();
         while let Some(&(expiry, key, generation)) = self.queue.front() {
             if expiry > now_ms {
@@ -174,18 +234,18 @@ mod tests {
     fn pairs_and_expires_in_order() {
         let mut s = EdgeStore::new(10, 2);
         assert!(matches!(
-            s.upsert(key(1), 0, |e| e.client_service = "a".into()),
+            s.upsert(key(1), Side::Client, 0, |e| e.client_service = "a".into()),
             Upsert::Stored
         ));
         assert!(matches!(
-            s.upsert(key(2), 5, |e| e.server_service = "b".into()),
+            s.upsert(key(2), Side::Server, 5, |e| e.server_service = "b".into()),
             Upsert::Stored
         ));
         assert!(matches!(
-            s.upsert(key(3), 5, |e| e.server_service = "c".into()),
+            s.upsert(key(3), Side::Server, 5, |e| e.server_service = "c".into()),
             Upsert::Full
         ));
-        match s.upsert(key(1), 6, |e| e.server_service = "b".into()) {
+        match s.upsert(key(1), Side::Server, 6, |e| e.server_service = "b".into()) {
             Upsert::Complete(e, false) => assert_eq!(
                 (e.client_service, e.server_service),
                 ("a".into(), "b".into())
@@ -204,13 +264,34 @@ mod tests {
     #[test]
     fn a_key_reused_after_completion_keeps_its_own_expiry() {
         let mut s = EdgeStore::new(10, 10);
-        s.upsert(key(1), 0, |e| e.client_service = "a".into());
-        s.upsert(key(1), 1, |e| e.server_service = "b".into());
-        s.upsert(key(1), 8, |e| e.client_service = "a".into());
+        s.upsert(key(1), Side::Client, 0, |e| e.client_service = "a".into());
+        s.upsert(key(1), Side::Server, 1, |e| e.server_service = "b".into());
+        s.upsert(key(1), Side::Client, 8, |e| e.client_service = "a".into());
         assert!(
             s.expire(10).is_empty(),
             "the old entry must not expire the new edge"
         );
         assert_eq!(s.expire(18).len(), 1);
+    }
+
+    #[test]
+    fn a_dropped_half_takes_its_other_half_with_it() {
+        let mut s = EdgeStore::new(10, 10);
+        s.upsert(key(1), Side::Client, 0, |e| e.client_service = "a".into());
+        assert!(
+            s.drop_side(key(1), Side::Server, 1),
+            "the waiting client half goes"
+        );
+        assert_eq!(s.len(), 0);
+        assert!(matches!(
+            s.upsert(key(1), Side::Client, 2, |e| e.client_service = "a".into()),
+            Upsert::CounterpartDropped
+        ));
+        // The mark lasts `wait`.
+        assert!(s.expire(11).is_empty());
+        assert!(matches!(
+            s.upsert(key(1), Side::Client, 12, |e| e.client_service = "a".into()),
+            Upsert::Stored
+        ));
     }
 }
