@@ -20,7 +20,46 @@
 //! cumulative in `le` and the `+Inf` bucket equals `_count`; a series idle for
 //! `stale_duration` is dropped and starts again from 0. No I/O and no clock: time is passed
 //! in. [`Generator::collect_with_exemplars`] also gives each bucket's last trace as an exemplar.
-//! Not supported: native histograms, label length limits, span name sanitization.
+//! Spans are chosen with Tempo's filter policies; `max_active_series` bounds a tenant's series
+//! and the service graph's `max_items` its waiting edges. Not supported: native histograms,
+//! label length limits, span name sanitization.
+//!
+//! ```
+//! use cairn_model::{Attribute, Resource, ResourceSpans, ScopeSpans, Span, SpanId, SpanKind};
+//! use cairn_model::{TraceBatch, TraceId};
+//! use cairn_spanmetrics::{Generator, GeneratorConfig};
+//!
+//! let config: GeneratorConfig =
+//!     serde_yaml_ng::from_str("processors: [span-metrics, service-graphs]").unwrap();
+//! let mut generator = Generator::new(config).unwrap();
+//! let span = Span {
+//!     trace_id: TraceId([1; 16]),
+//!     span_id: SpanId([2; 8]),
+//!     name: "GET /".into(),
+//!     kind: SpanKind::Server,
+//!     start_ns: 0,
+//!     end_ns: 250_000_000,
+//!     ..Span::default()
+//! };
+//! let batch = TraceBatch {
+//!     resources: vec![ResourceSpans {
+//!         resource: Resource {
+//!             attributes: vec![Attribute::new("service.name", "api")],
+//!             ..Resource::default()
+//!         },
+//!         scopes: vec![ScopeSpans { spans: vec![span], ..ScopeSpans::default() }],
+//!         ..ResourceSpans::default()
+//!     }],
+//! };
+//! generator.observe(&batch, 1_000);
+//! // Every collection_interval: append these to the tenant's metrics store.
+//! let samples = generator.collect(15_000);
+//! let calls = samples
+//!     .iter()
+//!     .find(|(l, s)| l.metric_name() == Some("traces_spanmetrics_calls_total") && s.t == 15_000)
+//!     .map(|(_, s)| s.v);
+//! assert_eq!(calls, Some(1.0));
+//! ```
 
 mod config;
 mod error;

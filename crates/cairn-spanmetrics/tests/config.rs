@@ -174,3 +174,9 @@ fn the_example_config_file_parses() {
     let cfg: GeneratorConfig = serde_yaml_ng::from_str(text).expect("example parses");
     Generator::new(cfg).expect("example is valid");
 }
+
+#[test]
+fn a_generator_can_live_behind_a_shared_lock() {
+    fn shared<T: Send + Sync + 'static>() {}
+    shared::<Generator>();
+}
