@@ -217,7 +217,7 @@ impl Traces {
         }
         .map_err(|e| Status::invalid_argument(e.to_string()))?;
         state.metrics.trace_report(&decoded.report);
-        crate::http::store_traces(&*store, &tenant, decoded.batch)
+        crate::http::store_traces(state, &*store, &tenant, decoded.batch)
             .await
             .map_err(status_of_error)?;
         let r = &decoded.report;

@@ -76,6 +76,9 @@ pub(crate) struct AppState {
     /// The trace side of the store, set when the store has opened (never when
     /// `traces.enabled` is off).
     pub(crate) traces: OnceLock<Arc<dyn TracesStore>>,
+    /// Span metrics and service graph generators (`traces.metrics_generator`), when a
+    /// processor is configured.
+    pub(crate) generators: Option<Arc<crate::metrics_generator::MetricsGenerators>>,
 }
 
 impl AppState {
@@ -89,6 +92,16 @@ impl AppState {
         let log_metrics = crate::logs::LogMetrics::register(&mut registry);
         let query_slots =
             slots::QuerySlots::new(config.query.max_concurrent, config.query.max_queued);
+        // The configuration was validated when loaded; a refusal here leaves spans without
+        // metrics rather than the server without traces.
+        let generators = crate::metrics_generator::MetricsGenerators::new(
+            config.traces.metrics_generator.clone(),
+            &mut registry,
+        )
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "traces.metrics_generator refused");
+            None
+        });
         AppState {
             config,
             store: OnceLock::new(),
@@ -106,6 +119,7 @@ impl AppState {
             log_metrics,
             tail: crate::logs::TailHub::default(),
             traces: OnceLock::new(),
+            generators,
         }
     }
 

@@ -18,10 +18,6 @@ mod grpc;
 mod http;
 mod logs;
 mod metrics;
-#[expect(
-    dead_code,
-    reason = "called from the OTLP trace ingest path and server start once traces are served"
-)]
 mod metrics_generator;
 mod rules;
 mod server;

@@ -15,6 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cairn_model::{LabelRef, Labels, Sample, SeriesRefs, TenantId, TraceBatch, WriteBatch};
 use cairn_spanmetrics::{Generator, GeneratorConfig, GeneratorStats};
 use parking_lot::Mutex;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -24,6 +27,83 @@ use crate::backend::MetricsStore;
 pub(crate) struct MetricsGenerators {
     config: GeneratorConfig,
     tenants: Mutex<HashMap<TenantId, Arc<Mutex<Generator>>>>,
+    gauges: Gauges,
+}
+
+type TenantLabel = Vec<(&'static str, String)>;
+
+/// `cairn_traces_generator_*`: each tenant's generator state, refreshed after every
+/// collection (totals are since start).
+#[derive(Clone, Default)]
+struct Gauges {
+    active_series: Family<TenantLabel, Gauge>,
+    spans: Family<TenantLabel, Gauge>,
+    refused_series: Family<TenantLabel, Gauge>,
+    pending_edges: Family<TenantLabel, Gauge>,
+    unpaired_spans: Family<TenantLabel, Gauge>,
+    dropped_spans: Family<TenantLabel, Gauge>,
+}
+
+impl Gauges {
+    fn register(registry: &mut Registry) -> Self {
+        let g = Gauges::default();
+        for (name, help, f) in [
+            (
+                "cairn_traces_generator_active_series",
+                "Series the span metrics generator keeps alive",
+                &g.active_series,
+            ),
+            (
+                "cairn_traces_generator_spans_observed",
+                "Spans the metrics generator observed since start",
+                &g.spans,
+            ),
+            (
+                "cairn_traces_generator_refused_series",
+                "New series not made because of max_active_series, since start",
+                &g.refused_series,
+            ),
+            (
+                "cairn_traces_generator_pending_edges",
+                "Service graph halves waiting for their pair",
+                &g.pending_edges,
+            ),
+            (
+                "cairn_traces_generator_unpaired_spans",
+                "Service graph halves that expired unpaired, since start",
+                &g.unpaired_spans,
+            ),
+            (
+                "cairn_traces_generator_dropped_spans",
+                "Service graph spans dropped because max_items halves were waiting, since start",
+                &g.dropped_spans,
+            ),
+        ] {
+            registry.register(name, help, f.clone());
+        }
+        g
+    }
+
+    fn set(&self, tenant: &TenantId, s: &GeneratorStats) {
+        let l = vec![("tenant", tenant.to_string())];
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.active_series
+            .get_or_create(&l)
+            .set(n(s.active_series as u64));
+        self.spans.get_or_create(&l).set(n(s.spans));
+        self.refused_series
+            .get_or_create(&l)
+            .set(n(s.refused_series));
+        self.pending_edges
+            .get_or_create(&l)
+            .set(n(s.graph.pending as u64));
+        self.unpaired_spans
+            .get_or_create(&l)
+            .set(n(s.graph.unpaired));
+        self.dropped_spans
+            .get_or_create(&l)
+            .set(n(s.graph.dropped_spans));
+    }
 }
 
 /// What one collection round wrote.
@@ -48,6 +128,7 @@ impl MetricsGenerators {
     /// does not validate is refused with the generator's error.
     pub(crate) fn new(
         config: GeneratorConfig,
+        registry: &mut Registry,
     ) -> Result<Option<Arc<Self>>, cairn_spanmetrics::Error> {
         // Building one generator validates the configuration once for every tenant.
         if !Generator::new(config.clone())?.is_active() {
@@ -56,6 +137,7 @@ impl MetricsGenerators {
         Ok(Some(Arc::new(MetricsGenerators {
             config,
             tenants: Mutex::new(HashMap::new()),
+            gauges: Gauges::register(registry),
         })))
     }
 
@@ -159,6 +241,9 @@ impl MetricsGenerators {
                 let done = this.collect_into(store.as_ref(), now_ms()).await;
                 for (tenant, message) in &done.failures {
                     tracing::warn!(%tenant, %message, "metrics generator append failed");
+                }
+                for (tenant, stats) in this.stats() {
+                    this.gauges.set(&tenant, &stats);
                 }
             }
         });
@@ -298,9 +383,12 @@ mod tests {
 
     #[tokio::test]
     async fn each_tenant_gets_its_own_series_in_its_own_store() {
-        let gens = MetricsGenerators::new(config("processors: [span-metrics-count]"))
-            .expect("valid")
-            .expect("active");
+        let gens = MetricsGenerators::new(
+            config("processors: [span-metrics-count]"),
+            &mut Registry::default(),
+        )
+        .expect("valid")
+        .expect("active");
         let a = TenantId::new("a").expect("tenant");
         let b = TenantId::new("b").expect("tenant");
         gens.observe(&a, &batch("api", SpanKind::Server), 1_000);
@@ -330,10 +418,12 @@ mod tests {
     #[test]
     fn no_processors_no_generators_and_bad_configs_refused() {
         assert!(
-            MetricsGenerators::new(GeneratorConfig::default())
+            MetricsGenerators::new(GeneratorConfig::default(), &mut Registry::default())
                 .expect("valid")
                 .is_none()
         );
-        assert!(MetricsGenerators::new(config("processors: [nope]")).is_err());
+        assert!(
+            MetricsGenerators::new(config("processors: [nope]"), &mut Registry::default()).is_err()
+        );
     }
 }

@@ -197,6 +197,7 @@ pub async fn run_until(
     stores.start_background(background_stop.clone(), &tracker);
     alertmanager.start(background_stop.clone(), &tracker);
     start_rules(&state, rule_files, background_stop.clone(), &tracker).await;
+    start_generators(&state, background_stop.clone(), &tracker);
     tracing::info!(%addr, "cairn is ready");
 
     let server_failed = tokio::select! {
@@ -267,6 +268,13 @@ fn load_rules(config: &Config) -> Result<Vec<cairn_rules::RuleFile>> {
 }
 
 /// Starts the rule engine over the opened store (evaluation, Alertmanager sink, SIGHUP).
+/// Starts writing the span metrics generators' series into the metrics store.
+fn start_generators(state: &AppState, stop: CancellationToken, tracker: &TaskTracker) {
+    if let (Some(g), Some(store)) = (&state.generators, state.store.get()) {
+        g.start(Arc::clone(store), stop, tracker);
+    }
+}
+
 async fn start_rules(
     state: &AppState,
     files: Vec<cairn_rules::RuleFile>,
@@ -397,6 +405,7 @@ impl App {
         stores.start_background(background_stop.clone(), &tracker);
         alertmanager.start(background_stop.clone(), &tracker);
         start_rules(&state, rule_files, background_stop.clone(), &tracker).await;
+        start_generators(&state, background_stop.clone(), &tracker);
         Ok(App {
             state,
             stores,

@@ -21,6 +21,7 @@ pub(crate) struct RawTraces {
     filter_bits_per_key: Option<u32>,
     max_attribute_bytes: Option<usize>,
     max_spans_per_request: Option<usize>,
+    metrics_generator: Option<cairn_spanmetrics::GeneratorConfig>,
 }
 
 /// `traces:`.
@@ -46,6 +47,10 @@ pub struct TracesConfig {
     pub max_attribute_bytes: usize,
     /// Most spans one request may carry (1000000; 0: no limit).
     pub max_spans_per_request: usize,
+    /// RED metrics and the service graph from spans, written into the metrics store
+    /// (Tempo's metrics-generator keys, `config/metrics-generator.yaml`; no processor by
+    /// default).
+    pub metrics_generator: cairn_spanmetrics::GeneratorConfig,
 }
 
 impl Default for TracesConfig {
@@ -60,6 +65,7 @@ impl Default for TracesConfig {
             filter_bits_per_key: 10,
             max_attribute_bytes: 2048,
             max_spans_per_request: 1_000_000,
+            metrics_generator: cairn_spanmetrics::GeneratorConfig::default(),
         }
     }
 }
@@ -106,6 +112,10 @@ pub(crate) fn validate(v: &V<'_>, raw: Option<RawTraces>) -> Result<TracesConfig
     if row_group_spans == 0 {
         return Err(v.err("traces.row_group_spans", "must be positive"));
     }
+    let metrics_generator = raw.metrics_generator.unwrap_or_default();
+    metrics_generator
+        .validate()
+        .map_err(|e| v.err("traces.metrics_generator", e.to_string()))?;
     Ok(TracesConfig {
         enabled: raw.enabled.unwrap_or(d.enabled),
         head_max_size,
@@ -120,5 +130,6 @@ pub(crate) fn validate(v: &V<'_>, raw: Option<RawTraces>) -> Result<TracesConfig
         filter_bits_per_key,
         max_attribute_bytes: raw.max_attribute_bytes.unwrap_or(d.max_attribute_bytes),
         max_spans_per_request: raw.max_spans_per_request.unwrap_or(d.max_spans_per_request),
+        metrics_generator,
     })
 }

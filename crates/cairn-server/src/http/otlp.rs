@@ -126,16 +126,37 @@ async fn handle_traces(
     .await?
     .map_err(|e| super::log_body::wire_error(&e, Style::Text))?;
     state.metrics.trace_report(&decoded.report);
-    store_traces(&*store, &p.tenant, decoded.batch).await?;
+    store_traces(state, &*store, &p.tenant, decoded.batch).await?;
     Ok(decoded.report)
 }
 
-/// Appends decoded spans; store trouble is a 503 the client retries, a bug a 500.
+/// Spans past which the metrics generators count a batch on the blocking pool.
+const BLOCKING_OBSERVE_SPANS: usize = 2_000;
+
+/// Feeds decoded spans to the metrics generators (when configured), then appends them;
+/// store trouble is a 503 the client retries, a bug a 500.
 pub(crate) async fn store_traces(
+    state: &AppState,
     store: &dyn TracesStore,
     tenant: &TenantId,
-    batch: TraceBatch,
+    mut batch: TraceBatch,
 ) -> Result<(), ApiError> {
+    if let Some(g) = &state.generators {
+        let now = crate::logs::now_ns() / 1_000_000;
+        if batch.span_count() > BLOCKING_OBSERVE_SPANS {
+            let (g, t) = (Arc::clone(g), tenant.clone());
+            batch = tokio::task::spawn_blocking(move || {
+                g.observe(&t, &batch, now);
+                batch
+            })
+            .await
+            .map_err(|e| {
+                ApiError::internal(format!("span metrics task failed: {e}"), Style::Text)
+            })?;
+        } else {
+            g.observe(tenant, &batch, now);
+        }
+    }
     store.append_traces(tenant, batch).await.map_err(|f| {
         if f.transient {
             ApiError::unavailable(format!("cannot store spans: {}", f.message), Style::Text)
