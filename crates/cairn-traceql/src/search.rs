@@ -1,6 +1,6 @@
 //! Search results in the shape Tempo's `/api/search` answers (`tempopb.TraceSearchMetadata`
 //! as Tempo's HTTP API prints it with gogo's JSON marshaler: 64-bit integers as strings, zero
-//! values left out), built from what [`Compiled::evaluate`] matched, and combined as Tempo's
+//! and empty values left out), built from what [`Compiled::evaluate`] matched, and combined as Tempo's
 //! combiner combines the answers for one trace from several sources.
 //!
 //! Each matched span shows its id, name, start and duration, and the values of every
@@ -92,10 +92,10 @@ pub struct SearchSpan {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// Start.
-    #[serde(with = "u64_string")]
+    #[serde(default, with = "u64_string", skip_serializing_if = "is_zero_u64")]
     pub start_time_unix_nano: u64,
-    /// Duration.
-    #[serde(with = "u64_string")]
+    /// Duration (left out when 0, as proto JSON leaves out zero values).
+    #[serde(default, with = "u64_string", skip_serializing_if = "is_zero_u64")]
     pub duration_nanos: u64,
     /// Values of the attributes the query names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -164,6 +164,10 @@ impl AnyValue {
 }
 
 fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
     *n == 0
 }
 
