@@ -133,7 +133,10 @@ impl Compiled {
 
     /// Prepares a (validated) pipeline.
     pub(crate) fn from_pipeline(p: &Pipeline) -> Result<Compiled> {
-        let pipeline = compile_pipeline(p).map_err(eval_err)?;
+        let pipeline = compile_pipeline(p).map_err(|e| match e {
+            EvalError::Unsupported(what) => Error::Unsupported(what),
+            other => eval_err(other),
+        })?;
         let mut attributes = Vec::new();
         collect_pipeline(p, &mut attributes);
         Ok(Compiled {
@@ -229,8 +232,10 @@ fn compile_scalar(e: &ScalarExpr) -> Result<CScalar, EvalError> {
             lhs: Box::new(compile_scalar(lhs)?),
             rhs: Box::new(compile_scalar(rhs)?),
         },
-        // Only a whole query can be `(pipeline | aggregate)`; Tempo runs none of them.
-        ScalarExpr::Pipeline { aggregate, .. } => compile_aggregate(aggregate)?,
+        // `({ a } | count()) > 1`: Tempo's engine runs none of these.
+        ScalarExpr::Pipeline { .. } => {
+            return Err(EvalError::Unsupported(format!("scalar filter lhs ({e})")));
+        }
     })
 }
 
@@ -664,5 +669,22 @@ fn members(ix: &TraceIndex<'_>, spans: &[usize]) -> Members {
         has,
         ancestors,
         parents,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_pipelines_are_refused() {
+        let q = crate::parse("({ } | count()) > 1").expect("parses");
+        assert!(matches!(
+            Compiled::from_pipeline(match &q.expr {
+                Expr::Spans(p) => p,
+                Expr::Metrics(_) => unreachable!("a search"),
+            }),
+            Err(Error::Unsupported(_))
+        ));
     }
 }

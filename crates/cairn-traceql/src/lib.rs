@@ -19,11 +19,12 @@
 //! write a matched trace as Tempo's `/api/search` answers it ([`TraceSearchMetadata`]);
 //! [`search_parts`] runs over a trace held in several parts, [`combine_results`] and
 //! [`SearchResults`] merge answers as Tempo's combiner; [`tag_values`] collects a tag's values
-//! over matched spans.
+//! over matched spans ([`parse_attribute`] reads a tag name).
 //!
 //! A metrics query runs in a [`MetricsEvaluator`] fed trace by trace over a [`QueryRange`] and
 //! finishes into the series `/api/metrics/query_range` answers ([`QueryRangeResponse`]);
-//! quantiles come from power-of-two buckets as Tempo computes them (exact to a power of two).
+//! quantiles come from power-of-two buckets as Tempo computes them (exact to a power of two),
+//! and exemplars (trace and span ids) are kept on request.
 //!
 //! The conformance suite (`tests/conformance/`) pins the answers on hand-built traces.
 
@@ -44,7 +45,7 @@ pub use metrics::{
 pub use search::{
     AnyValue, ArrayValue, DEFAULT_SPANS_PER_SPANSET, KeyValue, ROOT_SPAN_NOT_YET_RECEIVED,
     SearchResults, SearchSpan, ServiceStats, SpanSet, TagValue, TraceSearchMetadata,
-    combine_results, search_parts, search_trace, tag_values, trace_result,
+    combine_results, parse_attribute, search_parts, search_trace, tag_values, trace_result,
 };
 pub use syntax::*;
 pub use validate::validate;

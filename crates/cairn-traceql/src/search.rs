@@ -1,6 +1,6 @@
 //! Search results in the shape Tempo's `/api/search` answers (`tempopb.TraceSearchMetadata`
 //! as Tempo's HTTP API prints it with gogo's JSON marshaler: 64-bit integers as strings, zero
-//! values left out), built from what [`Compiled::evaluate`] matched, and combined as Tempo's
+//! and empty values left out), built from what [`Compiled::evaluate`] matched, and combined as Tempo's
 //! combiner combines the answers for one trace from several sources.
 //!
 //! Each matched span shows its id, name, start and duration, and the values of every
@@ -92,10 +92,10 @@ pub struct SearchSpan {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// Start.
-    #[serde(with = "u64_string")]
+    #[serde(default, with = "u64_string", skip_serializing_if = "is_zero_u64")]
     pub start_time_unix_nano: u64,
-    /// Duration.
-    #[serde(with = "u64_string")]
+    /// Duration (left out when 0, as proto JSON leaves out zero values).
+    #[serde(default, with = "u64_string", skip_serializing_if = "is_zero_u64")]
     pub duration_nanos: u64,
     /// Values of the attributes the query names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -164,6 +164,10 @@ impl AnyValue {
 }
 
 fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
     *n == 0
 }
 
@@ -530,6 +534,40 @@ impl TagValue {
     }
 }
 
+/// The attribute a tag names in the tag APIs (`/api/v2/search/tag/<tag>/values`):
+/// `span.http.method`, `resource.service.name`, `.foo`, an intrinsic (`name`, `status`,
+/// `event:name`...), or a bare `foo` read as `.foo`.
+pub fn parse_attribute(tag: &str) -> Result<Attribute> {
+    let bad = || crate::Error::Invalid(format!("invalid tag name {tag:?}"));
+    let from = |text: &str| -> Option<Attribute> {
+        let q = crate::parse(&format!("{{ {text} != nil }}")).ok()?;
+        let crate::Expr::Spans(p) = q.expr else {
+            return None;
+        };
+        match p.stages.as_slice() {
+            [
+                crate::Stage::Spanset(crate::SpansetExpr::Filter(crate::SpansetFilter {
+                    expr:
+                        crate::FieldExpr::Unary {
+                            op: crate::UnaryOp::Exists,
+                            expr,
+                        },
+                })),
+            ] => match &**expr {
+                crate::FieldExpr::Attribute(a) => Some(a.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    if tag.is_empty() || tag.contains(['{', '}']) {
+        return Err(bad());
+    }
+    from(tag)
+        .or_else(|| from(&format!(".{tag}")))
+        .ok_or_else(bad)
+}
+
 /// Adds the values `tag` takes on the spans a search matched (array elements one by one).
 pub fn tag_values(
     m: &Matches<'_>,
@@ -571,6 +609,35 @@ mod tests {
             start_time_unix_nano: start,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn tag_names() {
+        use crate::{Intrinsic, Scope};
+        let named = |scope, name: &str| Attribute::Named {
+            scope,
+            parent: false,
+            name: name.into(),
+        };
+        assert_eq!(
+            parse_attribute("resource.service.name").ok(),
+            Some(named(Scope::Resource, "service.name"))
+        );
+        assert_eq!(
+            parse_attribute("span.http.method").ok(),
+            Some(named(Scope::Span, "http.method"))
+        );
+        assert_eq!(
+            parse_attribute(".foo").ok(),
+            Some(named(Scope::None, "foo"))
+        );
+        assert_eq!(parse_attribute("foo").ok(), Some(named(Scope::None, "foo")));
+        assert_eq!(
+            parse_attribute("status").ok(),
+            Some(Attribute::Intrinsic(Intrinsic::Status))
+        );
+        assert!(parse_attribute("a } || { true").is_err());
+        assert!(parse_attribute("").is_err());
     }
 
     #[test]

@@ -587,3 +587,44 @@ fn exemplars() {
         .expect("compiles");
     assert!(none.finish().series.iter().all(|s| s.exemplars.is_empty()));
 }
+
+/// The `/api/metrics/query_range` shape: typed labels, `timestampMs` as a string, zero values
+/// left out as proto JSON leaves them out.
+#[test]
+fn metrics_json_shape() {
+    let (traces, _) = fixture();
+    let s = 1_000_000_000;
+    let q = parse_and_validate("{ status = error } | count_over_time() by (span.retry)")
+        .expect("valid");
+    let mut ev = MetricsEvaluator::new(
+        &q,
+        QueryRange {
+            start_ns: BASE_NS,
+            end_ns: BASE_NS + 15 * s,
+            step_ns: 5 * s,
+        },
+    )
+    .expect("compiles");
+    for (_, t) in &traces {
+        ev.observe(t).expect("observes");
+    }
+    let json = serde_json::to_value(ev.finish()).expect("serialises");
+    let base_ms = BASE_NS / 1_000_000;
+    let series = json["series"].as_array().expect("series");
+    assert_eq!(series.len(), 2, "{json}");
+    let retry = series
+        .iter()
+        .find(|s| s["labels"][0]["value"] == serde_json::json!({"boolValue": true}))
+        .expect("the retry=true series");
+    assert_eq!(retry["labels"][0]["key"], "span.retry");
+    assert_eq!(retry["promLabels"], "{span.retry=\"true\"}");
+    assert_eq!(
+        retry["samples"],
+        serde_json::json!([
+            {"timestampMs": base_ms.to_string()},
+            {"timestampMs": (base_ms + 5000).to_string(), "value": 1.0},
+            {"timestampMs": (base_ms + 10000).to_string()},
+            {"timestampMs": (base_ms + 15000).to_string()},
+        ])
+    );
+}

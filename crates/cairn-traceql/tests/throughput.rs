@@ -90,6 +90,18 @@ fn throughput() {
             spans as f64 / el.as_secs_f64() / 1e6
         );
     }
+    // One large trace: structural operators stay near linear in its spans.
+    let big = trace(9999, 20_000);
+    for q in ["{ } >> { }", "{ } ~ { }", "{ } !< { }", "{ } &>> { }"] {
+        let c = Compiled::new(&parse_and_validate(q).expect("valid")).expect("compiles");
+        let start = Instant::now();
+        let m = c.evaluate(&big).expect("evaluates");
+        println!(
+            "{q} over one trace of 20000 spans: {:?} ({} spans matched)",
+            start.elapsed(),
+            m.spansets.iter().map(|s| s.spans.len()).sum::<usize>()
+        );
+    }
     let q = parse_and_validate(
         "{ } | quantile_over_time(duration, .5, .99) by (resource.service.name)",
     )

@@ -142,6 +142,9 @@ pub enum EvalError {
         "spanset operators are not supported for multiple spansets per trace. consider using coalesce()"
     )]
     MultipleSpansets,
+    /// A construct Tempo's engine does not run either.
+    #[error("{0} not yet supported")]
+    Unsupported(String),
 }
 
 impl<'a> Value<'a> {

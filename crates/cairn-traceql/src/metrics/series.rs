@@ -45,7 +45,8 @@ pub struct Exemplar {
     /// The span's ids.
     #[serde(default)]
     pub labels: Vec<KeyValue>,
-    /// The value.
+    /// The value (left out when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub value: f64,
     /// The span's start, in milliseconds since the Unix epoch.
     #[serde(with = "i64_string")]
@@ -60,8 +61,13 @@ pub struct Sample {
     /// 64-bit integers).
     #[serde(with = "i64_string")]
     pub timestamp_ms: i64,
-    /// The value.
+    /// The value (left out when 0, as proto JSON leaves out zero values).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub value: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 mod i64_string {
