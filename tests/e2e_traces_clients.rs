@@ -613,3 +613,93 @@ fn trace_ids_in_otlp_logs_are_searchable_with_logql() {
         );
     }
 }
+
+/// `{labels -> value}` of an instant PromQL vector, labels as `k=v` joined by commas.
+fn promql_vector(server: &TestServer, query: &str) -> BTreeMap<String, f64> {
+    let data = server.api_data(&format!("/api/v1/query?query={}", http::urlencode(query)));
+    data["result"]
+        .as_array()
+        .expect("result")
+        .iter()
+        .map(|r| {
+            let labels = r["metric"]
+                .as_object()
+                .expect("metric")
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",");
+            let v: f64 = r["value"][1]
+                .as_str()
+                .expect("value")
+                .parse()
+                .expect("number");
+            (labels, v)
+        })
+        .collect()
+}
+
+/// RED metrics from spans: with `traces.metrics_generator` on, the SDK's spans become
+/// `traces_spanmetrics_*` and `traces_service_graph_*` series in the metrics store, read
+/// back with PromQL; the counts are the script's spans, by service, name, kind and status.
+#[test]
+fn span_metrics_and_service_graph_from_sdk_traces() {
+    let server = TestServer::builder()
+        .config(
+            "traces:\n  metrics_generator:\n    processors: [span-metrics, service-graphs]\n    \
+             collection_interval: 1s\n    processor:\n      service_graphs:\n        wait: 1s\n",
+        )
+        .start();
+    let sent = run_client("otel_traces.py", &["grpc", server.otlp_grpc_addr(), "4"]);
+    // What the spans say, counted the way span metrics label them.
+    let kinds = [
+        "SPAN_KIND_UNSPECIFIED",
+        "SPAN_KIND_INTERNAL",
+        "SPAN_KIND_SERVER",
+        "SPAN_KIND_CLIENT",
+        "SPAN_KIND_PRODUCER",
+        "SPAN_KIND_CONSUMER",
+    ];
+    let statuses = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+    let mut want: BTreeMap<String, f64> = BTreeMap::new();
+    for s in &sent {
+        let key = format!(
+            "service={},span_kind={},span_name={},status_code={}",
+            s["resource"]["service.name"].as_str().unwrap_or_default(),
+            kinds[s["kind"].as_u64().unwrap_or(0) as usize],
+            s["name"].as_str().unwrap_or_default(),
+            statuses[s["status_code"].as_u64().unwrap_or(0) as usize],
+        );
+        *want.entry(key).or_default() += 1.0;
+    }
+    assert_eq!(want.values().sum::<f64>(), 28.0);
+    let calls =
+        "sum by (service, span_name, span_kind, status_code) (traces_spanmetrics_calls_total)";
+    let latency =
+        "sum by (service, span_name, span_kind, status_code) (traces_spanmetrics_latency_count)";
+    let edges =
+        r#"sum by (client, server) (traces_service_graph_request_total{client="frontend"})"#;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (c, l, e) = (
+            promql_vector(&server, calls),
+            promql_vector(&server, latency),
+            promql_vector(&server, edges),
+        );
+        let edge = e.get("client=frontend,server=checkout").copied();
+        if c == want && l == want && edge == Some(4.0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "span metrics never matched:\n calls {c:#?}\n latency {l:#?}\n edges {e:#?}\n want {want:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The failing fraud checks are the error calls of the payments service.
+    let errors = promql_vector(
+        &server,
+        r#"sum(traces_spanmetrics_calls_total{service="payments", status_code="STATUS_CODE_ERROR"})"#,
+    );
+    assert_eq!(errors.get("").copied(), Some(2.0));
+}

@@ -16,9 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use cairn_model::{AttrValue, Resource, Span, StatusCode as SpanStatus, Trace, find_attr};
-use cairn_traceql::{
-    Attribute, Compiled, Expr, SearchResults, Stage, TagValue, TraceSearchMetadata,
-};
+use cairn_traceql::{Attribute, Compiled, Expr, SearchResults, TagValue, TraceSearchMetadata};
 use serde_json::json;
 
 use super::params::{self, SearchParams, param, seconds_range};
@@ -59,16 +57,22 @@ fn bad(msg: impl Into<String>) -> ApiError {
     ApiError::bad_data(msg, Style::Text)
 }
 
-/// A search query, compiled; `{}` for a tag search.
-fn compile_search(q: &str) -> Result<Compiled, ApiError> {
+/// A search query, compiled, and whether it asks for the most recent traces
+/// (`with(most_recent=true)`) rather than the first found.
+fn compile_search(q: &str) -> Result<(Compiled, bool), ApiError> {
     let query = cairn_traceql::parse_and_validate(q)
         .map_err(|e| bad(format!("invalid TraceQL query: {e}")))?;
+    let most_recent = query
+        .hints
+        .iter()
+        .any(|h| h.name == "most_recent" && h.value == cairn_traceql::Static::Bool(true));
     if matches!(query.expr, Expr::Metrics(_)) {
         return Err(bad(
             "invalid TraceQL query: a metrics query runs on /api/metrics/query_range, not /api/search",
         ));
     }
-    Compiled::new(&query).map_err(|e| bad(format!("invalid TraceQL query: {e}")))
+    let c = Compiled::new(&query).map_err(|e| bad(format!("invalid TraceQL query: {e}")))?;
+    Ok((c, most_recent))
 }
 
 fn match_all() -> Compiled {
@@ -163,13 +167,19 @@ pub(super) async fn search(
     let tenant = state.tenant(&headers, Style::Text)?;
     let p = params::search_params(&q, now_ns() as u64).map_err(bad)?;
     let tag_search = p.query.is_none();
-    let compiled = match &p.query {
+    let (compiled, most_recent) = match &p.query {
         Some(q) => compile_search(q)?,
-        None => match_all(),
+        None => (match_all(), false),
     };
     let range = p.range;
     let spss = p.spss;
-    let acc = SearchResults::new(p.limit);
+    // The scan reads the newest data first; `most_recent` reads on and keeps the newest
+    // starts, at the cost of reading the whole range.
+    let acc = if most_recent {
+        SearchResults::most_recent(p.limit)
+    } else {
+        SearchResults::new(p.limit)
+    };
     let (results, stats) = scan(
         &state,
         tenant,
@@ -187,7 +197,7 @@ pub(super) async fn search(
                     r.span_set = None;
                     r.span_sets.clear();
                 }
-                if !acc.add(r) {
+                if !acc.add(r) && !most_recent {
                     return Ok(ControlFlow::Break(()));
                 }
             }
@@ -232,7 +242,9 @@ async fn tag_names(
 ) -> Result<Vec<(&'static str, Vec<String>)>, ApiError> {
     let tenant = state.tenant(headers, Style::Text)?;
     let range = seconds_range(q, now_ns() as u64).map_err(bad)?;
-    let filter = param(q, "q").and_then(|s| compile_search(s).ok());
+    let filter = param(q, "q")
+        .and_then(|s| compile_search(s).ok())
+        .map(|(c, _)| c);
     let mut out: Vec<(&'static str, Vec<String>)> = match filter {
         None => {
             let store = state.traces_store(Style::Text)?;
@@ -419,15 +431,7 @@ impl Values<String> {
 /// The attribute a v2 tag names (`.a`, `span.a`, `resource.service.name`, `name`,
 /// `status`...), read as TraceQL reads it.
 fn tag_attribute(tag: &str) -> Result<Attribute, ApiError> {
-    let q = cairn_traceql::parse(&format!("{{}} | select({tag})"))
-        .map_err(|e| bad(format!("invalid tag {tag:?}: {e}")))?;
-    if let Expr::Spans(p) = q.expr
-        && let Some(Stage::Select(attrs)) = p.stages.last()
-        && let [a] = attrs.as_slice()
-    {
-        return Ok(a.clone());
-    }
-    Err(bad(format!("invalid tag {tag:?}: not one attribute")))
+    cairn_traceql::parse_attribute(tag).map_err(|e| bad(e.to_string()))
 }
 
 /// `GET /api/v2/search/tag/<tag>/values`: typed values of a TraceQL identifier, among the
@@ -463,7 +467,7 @@ pub(super) async fn tag_values_v2(
     let range = seconds_range(&q, now_ns() as u64).map_err(bad)?;
     let filter = param(&q, "q")
         .and_then(|s| compile_search(s).ok())
-        .unwrap_or_else(match_all);
+        .map_or_else(match_all, |(c, _)| c);
     let limit = value_limit(&q);
     let acc: Values<TagValue> = Values::default();
     let (values, _) = scan(
