@@ -256,6 +256,42 @@ async fn bad_pushes_get_otlp_answers() {
 }
 
 #[tokio::test]
+async fn tenants_are_apart_and_gzip_is_taken() {
+    use std::io::Write;
+    let app = TestApp::start("multitenancy:\n  enabled: true\n").await;
+    let t0 = now_ns();
+    let body = request(vec![span(6, 0, None, t0)]).encode_to_vec();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&body).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let r = app.post("/v1/traces", &[PB], body.clone()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app
+        .post(
+            "/v1/traces",
+            &[
+                PB,
+                ("content-encoding", "gzip"),
+                ("x-scope-orgid", "team-a"),
+            ],
+            gz,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let path = format!("/api/traces/{}", hex(&trace_id(6)));
+    let r = app
+        .get(&path, &[ACCEPT_PB, ("x-scope-orgid", "team-a")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(decode_v1(&r.body, 6).span_count(), 1);
+    let r = app
+        .get(&path, &[ACCEPT_PB, ("x-scope-orgid", "team-b")])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_trace_wal_survives_a_restart_and_traces_can_be_off() {
     let app = TestApp::start("").await;
     let t0 = now_ns();

@@ -28,7 +28,8 @@
 //!
 //! A row group holds whole traces (at least `row_group_spans` spans unless it is the last);
 //! `meta.json` lists each row group's id range and time range, so a lookup reads one row
-//! group and a scan skips the row groups outside its time range. `ids.bloom` is a Bloom
+//! group (its `trace_id` column, then only the pages holding the trace's rows: pages hold at
+//! most 4096 rows) and a scan skips the row groups outside its time range. `ids.bloom` is a Bloom
 //! filter of the block's trace ids (the log line filter's layout over the xxh3 of the id)
 //! that lets lookups skip the block. `meta.json` also names every attribute key in the
 //! block, by scope, for the tag name endpoints.

@@ -9,9 +9,11 @@
 //! compaction deduplicate. A failed upload leaves the frozen traces in the head (still
 //! read by queries) and the segments on disk; the next cut takes them again.
 //!
-//! Compaction merges the blocks of one window (the shared planner over the blocks' time
-//! ranges): the sources are read row group by row group, in id order, and each trace id
-//! found in several of them becomes one trace, written once.
+//! Compaction merges the blocks of one window (the shared planner), each block placed in the
+//! window of its latest span end: a block cut from the head usually straddles a window
+//! boundary (late spans, long traces), and placing it by its whole range would leave it out
+//! of every window. The sources are read row group by row group, in id order, and each
+//! trace id found in several of them becomes one trace, written once.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -164,7 +166,7 @@ impl TraceStore {
         let spans: Vec<(Ulid, i64, i64)> = snap
             .blocks
             .iter()
-            .map(|b| (b.meta.ulid, b.meta.min_time, b.meta.max_time))
+            .map(|b| (b.meta.ulid, b.meta.max_time, b.meta.max_time))
             .collect();
         let Some(group) = plan_compaction_spans(&spans, &self.cfg.compaction_ranges_ns) else {
             tb.delete_retired().await?;

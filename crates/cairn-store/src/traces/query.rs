@@ -106,9 +106,6 @@ impl TraceStore {
         }
         if let Some(tb) = self.known_tenant_blocks(tenant).await? {
             let snap = tb.snapshot();
-            let want = *id;
-            let keep: Arc<dyn Fn(&TraceId) -> bool + Send + Sync> =
-                Arc::new(move |t: &TraceId| *t == want);
             for b in &snap.blocks {
                 if let Some((s, e)) = range
                     && !b.meta.overlaps(ns_i64(s), ns_i64(e))
@@ -119,7 +116,7 @@ impl TraceStore {
                     continue;
                 };
                 self.metrics.row_groups_read.inc();
-                for t in b.read_row_group(rg, Arc::clone(&keep), true).await? {
+                if let Some(t) = b.read_trace(rg, id).await? {
                     out.merge(t);
                 }
             }

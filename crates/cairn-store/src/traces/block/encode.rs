@@ -33,6 +33,9 @@ fn arrow_err(e: arrow::error::ArrowError) -> Error {
     Error::Internal(format!("building trace block columns: {e}"))
 }
 
+/// Rows per data page, at most.
+const PAGE_ROWS: usize = 4096;
+
 /// The hash a trace id has in a block's id filter.
 pub(crate) fn id_key(id: &TraceId) -> u64 {
     xxhash_rust::xxh3::xxh3_64(id.as_bytes())
@@ -502,6 +505,9 @@ fn props(level: i32) -> Result<WriterProperties> {
         )]))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_dictionary_enabled(true)
+        // Small pages, so that a lookup decodes the pages of its rows, not the row group.
+        .set_data_page_row_count_limit(PAGE_ROWS)
+        .set_write_batch_size(PAGE_ROWS)
         // Row groups are cut by the writer at trace boundaries, never by size.
         .set_max_row_group_row_count(None)
         .set_max_row_group_bytes(None)

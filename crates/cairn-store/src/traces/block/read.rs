@@ -3,11 +3,15 @@
 
 use std::sync::Arc;
 
+use arrow::array::{Array, AsArray};
 use bytes::Bytes;
 use cairn_model::{TenantId, Trace, TraceId};
+use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
-use parquet::arrow::ParquetRecordBatchStreamBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, RowSelection, RowSelector};
+use parquet::arrow::async_reader::ParquetRecordBatchStream;
+use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::file::metadata::ParquetMetaData;
 
 use super::decode::decode_batch;
@@ -117,13 +121,11 @@ impl TraceBlockReader {
         Ok(data)
     }
 
-    /// The traces of row group `rg` that `keep` accepts, in id order.
-    pub(crate) async fn read_row_group(
+    async fn open_data(
         &self,
         rg: usize,
-        keep: Arc<dyn Fn(&TraceId) -> bool + Send + Sync>,
         cache_ranges: bool,
-    ) -> Result<Vec<Trace>> {
+    ) -> Result<(Path, CachedReader, ArrowReaderMetadata)> {
         let path = self.path(DATA_FILE);
         let mut reader = CachedReader::new(
             Arc::clone(&self.store),
@@ -136,11 +138,79 @@ impl TraceBlockReader {
         if rg >= meta.metadata().num_row_groups() {
             return Err(corrupt(&path, format!("no row group {rg}")));
         }
+        Ok((path, reader, meta))
+    }
+
+    /// The trace `id` from row group `rg`: the row group's `trace_id` column is read first,
+    /// then only the rows of that trace (rows are sorted by trace id).
+    pub(crate) async fn read_trace(&self, rg: usize, id: &TraceId) -> Result<Option<Trace>> {
+        let (path, reader, meta) = self.open_data(rg, true).await?;
+        let total = meta.metadata().row_group(rg).num_rows() as usize;
+        let mask = ProjectionMask::roots(meta.metadata().file_metadata().schema_descr(), [0]);
         let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta)
+            .with_row_groups(vec![rg])
+            .with_projection(mask)
+            .with_batch_size(READ_BATCH_ROWS)
+            .build()
+            .map_err(|e| corrupt(&path, e))?;
+        let (mut first, mut count, mut row) = (None, 0usize, 0usize);
+        while let Some(b) = stream.next().await {
+            let b = b.map_err(|e| corrupt(&path, e))?;
+            let ids = b
+                .column(0)
+                .as_fixed_size_binary_opt()
+                .ok_or_else(|| corrupt(&path, "trace_id is not fixed-size binary"))?;
+            for i in 0..ids.len() {
+                if ids.value(i) == id.as_bytes() {
+                    first.get_or_insert(row + i);
+                    count += 1;
+                }
+            }
+            row += ids.len();
+        }
+        let Some(first) = first else {
+            return Ok(None);
+        };
+        let mut sel = vec![RowSelector::skip(first), RowSelector::select(count)];
+        if first + count < total {
+            sel.push(RowSelector::skip(total - first - count));
+        }
+        let (path, reader, meta) = self.open_data(rg, true).await?;
+        let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta)
+            .with_row_groups(vec![rg])
+            .with_row_selection(RowSelection::from(sel))
+            .with_batch_size(READ_BATCH_ROWS)
+            .build()
+            .map_err(|e| corrupt(&path, e))?;
+        let want = *id;
+        let out = self
+            .decode_stream(path, stream, Arc::new(move |t: &TraceId| *t == want))
+            .await?;
+        Ok(out.into_iter().next())
+    }
+
+    /// The traces of row group `rg` that `keep` accepts, in id order.
+    pub(crate) async fn read_row_group(
+        &self,
+        rg: usize,
+        keep: Arc<dyn Fn(&TraceId) -> bool + Send + Sync>,
+        cache_ranges: bool,
+    ) -> Result<Vec<Trace>> {
+        let (path, reader, meta) = self.open_data(rg, cache_ranges).await?;
+        let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta)
             .with_row_groups(vec![rg])
             .with_batch_size(READ_BATCH_ROWS)
             .build()
             .map_err(|e| corrupt(&path, e))?;
+        self.decode_stream(path, stream, keep).await
+    }
+
+    async fn decode_stream(
+        &self,
+        path: Path,
+        mut stream: ParquetRecordBatchStream<CachedReader>,
+        keep: Arc<dyn Fn(&TraceId) -> bool + Send + Sync>,
+    ) -> Result<Vec<Trace>> {
         let mut out: Vec<Trace> = Vec::new();
         while let Some(batches) = stream
             .next_row_group()
