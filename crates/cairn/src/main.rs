@@ -210,13 +210,13 @@ fn serve(
     runtime.block_on(cairn_server::run(config, |l| {
         let addr = l.http;
         println!(
-            "cairn listening on http://{addr} (remote write: /api/v1/write, Prometheus API: /api/v1/..., Loki API: /loki/api/v1/..., metrics: /metrics)"
+            "cairn listening on http://{addr} (remote write: /api/v1/write, Prometheus API: /api/v1/..., Loki API: /loki/api/v1/..., Tempo API: /api/traces, /api/search, metrics: /metrics)"
         );
         if let Some(a) = l.otlp_grpc {
             println!("cairn OTLP/gRPC on {a}");
         }
         if let Some(a) = l.otlp_http {
-            println!("cairn OTLP/HTTP on http://{a} (/v1/logs)");
+            println!("cairn OTLP/HTTP on http://{a} (/v1/logs, /v1/traces)");
         }
         if let Some(a) = l.forward {
             println!("cairn forward protocol on {a}");
