@@ -703,3 +703,17 @@ fn span_metrics_and_service_graph_from_sdk_traces() {
     );
     assert_eq!(errors.get("").copied(), Some(2.0));
 }
+
+/// Nothing acknowledged is lost on `kill -9`: every span the exporters had answered is read
+/// back after the restart (from the trace WAL), and again after a flush.
+#[test]
+fn acknowledged_spans_survive_kill_9() {
+    let mut server = TestServer::start();
+    let sent = run_client("otel_traces.py", &["grpc", server.otlp_grpc_addr(), "3"]);
+    let want = by_trace(&sent);
+    server.kill9();
+    server.restart();
+    assert_traces(&server, None, &want);
+    server.flush();
+    assert_traces(&server, None, &want);
+}
