@@ -67,14 +67,7 @@ impl LogsService for Logs {
         let result = self.handle(request).await;
         let code = match &result {
             Ok(_) => StatusCode::OK,
-            Err(s) => match s.code() {
-                tonic::Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-                tonic::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                tonic::Code::InvalidArgument | tonic::Code::Unauthenticated => {
-                    StatusCode::BAD_REQUEST
-                }
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            },
+            Err(s) => http_status(s.code()),
         };
         self.state.log_metrics.request(FORMAT, code);
         result
