@@ -515,9 +515,9 @@ async fn compaction_joins_a_trace_split_across_blocks() {
     .unwrap();
     s.flush().await.unwrap();
     assert_eq!(s.blocks_of(&tenant()).await.unwrap().len(), 2);
-    // Before compaction a scan meets trace 1 once per block.
+    // Before compaction a scan meets trace 1 once per block, the newest block first.
     let (ids, _) = scan_ids(&s, T0, T0 + 60 * S).await;
-    assert_eq!(ids, vec![tid(1), tid(2), tid(1), tid(3)]);
+    assert_eq!(ids, vec![tid(1), tid(3), tid(1), tid(2)]);
     let whole = s
         .find_trace(&tenant(), &tid(1), None)
         .await
