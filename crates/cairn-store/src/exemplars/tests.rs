@@ -227,3 +227,69 @@ fn store_counts_and_disables() {
     assert!(s.select(&other, i64::MIN, i64::MAX, &all()).is_empty());
     assert_eq!(s.select(&t, i64::MIN, i64::MAX, &all()).len(), 1);
 }
+
+/// A plain model of the buffer: every stored exemplar in insertion order, the oldest dropped
+/// when more than `max` are stored; order and duplicates checked against the newest stored
+/// exemplar of the same series.
+#[derive(Default)]
+struct Model {
+    max: usize,
+    stored: std::collections::VecDeque<(Labels, Exemplar)>,
+}
+
+impl Model {
+    fn add(&mut self, series: &Labels, e: Exemplar) -> Result<Added, ExemplarRejectReason> {
+        check_label_length(&e.labels)?;
+        if let Some((_, newest)) = self.stored.iter().rev().find(|(s, _)| s == series) {
+            if *newest == e {
+                return Ok(Added::Duplicate);
+            }
+            if e.timestamp_ms <= newest.timestamp_ms {
+                return Err(ExemplarRejectReason::OutOfOrder);
+            }
+        }
+        self.stored.push_back((series.clone(), e));
+        if self.stored.len() > self.max {
+            self.stored.pop_front();
+        }
+        Ok(Added::Stored)
+    }
+
+    fn select(&self, start: i64, end: i64) -> Vec<ExemplarSeries> {
+        let mut by: std::collections::BTreeMap<Labels, Vec<Exemplar>> = Default::default();
+        for (s, e) in &self.stored {
+            if e.timestamp_ms >= start && e.timestamp_ms <= end {
+                by.entry(s.clone()).or_default().push(e.clone());
+            }
+        }
+        by.into_iter()
+            .map(|(series, exemplars)| ExemplarSeries { series, exemplars })
+            .collect()
+    }
+}
+
+proptest::proptest! {
+    /// Any sequence of appends over a few series leaves the buffer answering as the model.
+    #[test]
+    fn buffer_behaves_as_the_model(
+        max in 1usize..8,
+        ops in proptest::collection::vec((0u8..4, 0i64..30, 0u8..3, 0u8..3), 0..80),
+        window in (0i64..30, 0i64..30),
+    ) {
+        let mut b = CircularExemplars::new(max);
+        let mut m = Model { max, ..Model::default() };
+        for (s, t, v, trace) in ops {
+            let series = series(&format!("m{s}"), "x");
+            let e = ex(&format!("t{trace}"), f64::from(v), t);
+            proptest::prop_assert_eq!(b.add(&series, e.clone()), m.add(&series, e));
+            proptest::prop_assert_eq!(b.len(), m.stored.len());
+        }
+        let (start, end) = (window.0.min(window.1), window.0.max(window.1));
+        proptest::prop_assert_eq!(b.select(start, end, &all()), m.select(start, end));
+        let order: Vec<(Labels, i64)> =
+            b.iter().map(|(s, e)| (s.clone(), e.timestamp_ms)).collect();
+        let want: Vec<(Labels, i64)> =
+            m.stored.iter().map(|(s, e)| (s.clone(), e.timestamp_ms)).collect();
+        proptest::prop_assert_eq!(order, want);
+    }
+}

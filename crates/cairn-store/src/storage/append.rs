@@ -252,8 +252,12 @@ fn prepare(
         deferred: Vec::new(),
         created: 0,
     };
-    let exemplar_buf = storage.exemplars.tenant(&th.tenant);
-    let exemplar_buf = exemplar_buf.as_ref().map(|b| b.lock());
+    // Locked per series with exemplars only, so appends without exemplars never wait on it.
+    let exemplar_buf = if batch.exemplars.is_empty() {
+        None
+    } else {
+        storage.exemplars.tenant(&th.tenant)
+    };
     let mut enc = SamplesEncoder::new(SAMPLES_PER_RECORD);
     for (series_index, s) in batch.series.iter().enumerate() {
         let samples = batch.series_samples(s);
@@ -276,7 +280,8 @@ fn prepare(
             match th.get(&encoded) {
                 Some(ms) => {
                     if let Some(buf) = &exemplar_buf {
-                        validate_exemplars(buf, &ms.labels, exemplars, batch, &mut p, outcome);
+                        let buf = buf.lock();
+                        validate_exemplars(&buf, &ms.labels, exemplars, batch, &mut p, outcome);
                     }
                 }
                 None => {
@@ -313,13 +318,13 @@ fn prepare(
         if let Some(buf) = &exemplar_buf
             && !exemplars.is_empty()
         {
-            validate_exemplars(buf, &ms.labels, exemplars, batch, &mut p, outcome);
+            let buf = buf.lock();
+            validate_exemplars(&buf, &ms.labels, exemplars, batch, &mut p, outcome);
         }
         if any {
             p.series.push(ms);
         }
     }
-    drop(exemplar_buf);
     enc.finish(&mut p.payload);
     if !p.exemplars.is_empty() {
         encode_exemplars(
