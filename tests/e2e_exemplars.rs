@@ -197,6 +197,7 @@ remote_write:
                 (status == 200 && got == want).then_some(got)
             },
         );
+        eprintln!("{q}: {} bytes equal on both", got.len());
         answers.push((q, got));
     }
     // The comparison is worth something only if the answers hold many exemplars of every

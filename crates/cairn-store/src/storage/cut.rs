@@ -30,7 +30,7 @@ use crate::label_order::cmp_labels;
 use crate::wal::record::{SamplesEncoder, encode_exemplars, encode_metadata};
 
 /// Exemplars per checkpoint exemplars record.
-const CHECKPOINT_EXEMPLARS_PER_RECORD: usize = 10_000;
+const CHECKPOINT_EXEMPLARS_PER_RECORD: usize = 5_000;
 /// Bytes gathered per checkpoint WAL write.
 const CHECKPOINT_CHUNK_BYTES: usize = 4 << 20;
 
@@ -208,18 +208,27 @@ impl Storage {
                 self.wal.append(th.tenant.clone(), batch, payload).await?;
             }
         }
-        // Exemplars are not in blocks: the WAL is their only durable copy.
+        // Exemplars are not in blocks: the WAL is their only durable copy. Encoded under the
+        // buffer's lock (appends with exemplars wait that long), written after it.
         for (tenant, buf) in self.exemplars.tenants() {
-            let mut payload = Vec::new();
-            {
+            let payloads = {
                 let b = buf.lock();
                 let all: Vec<_> = b.iter().collect();
+                let mut payloads = Vec::new();
+                let mut payload = Vec::new();
                 for chunk in all.chunks(CHECKPOINT_EXEMPLARS_PER_RECORD) {
                     encode_exemplars(&mut payload, &tenant, chunk.iter().copied());
+                    if payload.len() >= CHECKPOINT_CHUNK_BYTES {
+                        payloads.push(std::mem::take(&mut payload));
+                    }
                 }
-            }
-            if !payload.is_empty() {
-                self.wal.append(tenant, Vec::new(), payload).await?;
+                if !payload.is_empty() {
+                    payloads.push(payload);
+                }
+                payloads
+            };
+            for payload in payloads {
+                self.wal.append(tenant.clone(), Vec::new(), payload).await?;
             }
         }
         let removed = self.wal.remove_before(first_kept).await?;

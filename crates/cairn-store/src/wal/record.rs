@@ -560,3 +560,51 @@ mod format_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod exemplar_round_trip {
+    use super::*;
+
+    proptest::proptest! {
+        /// Any exemplars (any label text, any value bits, any timestamps) decode as encoded,
+        /// and every truncation of the record is an error, never a panic.
+        #[test]
+        fn exemplars_round_trip(
+            items in proptest::collection::vec(
+                ("[a-z]{1,4}", "\\PC{0,6}", proptest::num::u64::ANY, proptest::num::i64::ANY),
+                0..6,
+            )
+        ) {
+            let t = TenantId::new("t").unwrap();
+            let owned: Vec<(Labels, Exemplar)> = items
+                .iter()
+                .map(|(n, v, bits, ts)| {
+                    let series = Labels::from_pairs([("__name__", n.as_str())]).unwrap();
+                    let labels = if v.is_empty() {
+                        Labels::empty()
+                    } else {
+                        Labels::from_pairs([("trace_id", v.as_str())]).unwrap()
+                    };
+                    (series, Exemplar { labels, value: f64::from_bits(*bits), timestamp_ms: *ts })
+                })
+                .collect();
+            let mut buf = Vec::new();
+            encode_exemplars(&mut buf, &t, owned.iter().map(|(s, e)| (s, e)));
+            let Record::Exemplars { exemplars, .. } =
+                decode(TYPE_EXEMPLARS, &buf[HEADER_LEN..]).unwrap()
+            else {
+                panic!("not an exemplars record");
+            };
+            proptest::prop_assert_eq!(exemplars.len(), owned.len());
+            for ((s1, e1), (s2, e2)) in exemplars.iter().zip(&owned) {
+                proptest::prop_assert_eq!(s1, s2);
+                proptest::prop_assert_eq!(&e1.labels, &e2.labels);
+                proptest::prop_assert_eq!(e1.value.to_bits(), e2.value.to_bits());
+                proptest::prop_assert_eq!(e1.timestamp_ms, e2.timestamp_ms);
+            }
+            for cut in HEADER_LEN..buf.len() {
+                proptest::prop_assert!(decode(TYPE_EXEMPLARS, &buf[HEADER_LEN..cut]).is_err());
+            }
+        }
+    }
+}
