@@ -65,6 +65,11 @@ pub(crate) struct Prometheus {
 impl Prometheus {
     /// Starts Prometheus with `config` (YAML) and waits for `/-/ready`.
     pub(crate) fn start(config: &str) -> Prometheus {
+        Prometheus::start_with_args(config, &[])
+    }
+
+    /// Starts Prometheus with `config` and extra flags (`--enable-feature=...`).
+    pub(crate) fn start_with_args(config: &str, args: &[&str]) -> Prometheus {
         require_program(
             "prometheus",
             "--version",
@@ -87,6 +92,7 @@ impl Prometheus {
                 ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg("--log.level=info")
+                .args(args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(File::create(&log).expect("create prometheus.log"))

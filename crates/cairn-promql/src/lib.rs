@@ -26,4 +26,5 @@ mod value;
 pub use engine::{Engine, EngineOptions, parse};
 pub use error::{Error, ErrorKind, Result};
 pub use memory::MemoryQuerier;
+pub use plan::extract_selectors;
 pub use value::{Annotations, Answer, InstantSample, QueryStats, Value};

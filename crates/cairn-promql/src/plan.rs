@@ -178,3 +178,83 @@ impl Planner {
         Ok(())
     }
 }
+
+/// The series selectors of an expression, as Prometheus' `parser.ExtractSelectors`: the
+/// matchers of every vector selector (those inside range selectors too), in walk order; a
+/// selector with `or` alternatives gives one entry per alternative.
+pub fn extract_selectors(expr: &Expr) -> Result<Vec<Vec<Matcher>>> {
+    struct Collect(Vec<Vec<Matcher>>, Option<Error>);
+    impl promql_parser::util::ExprVisitor for Collect {
+        type Error = std::convert::Infallible;
+
+        fn pre_visit(&mut self, e: &Expr) -> std::result::Result<bool, Self::Error> {
+            let vs = match e {
+                Expr::VectorSelector(vs) => vs,
+                Expr::MatrixSelector(ms) => &ms.vs,
+                _ => return Ok(true),
+            };
+            match convert(vs) {
+                Ok(groups) => self.0.extend(groups),
+                Err(err) => {
+                    self.1.get_or_insert(err);
+                }
+            }
+            Ok(true)
+        }
+    }
+    let mut c = Collect(Vec::new(), None);
+    let _ = promql_parser::util::walk_expr(&mut c, expr);
+    match c.1 {
+        Some(e) => Err(e),
+        None => Ok(c.0),
+    }
+}
+
+#[cfg(test)]
+mod selector_tests {
+    use super::*;
+
+    fn names(q: &str) -> Vec<String> {
+        let e = crate::parse(q).unwrap();
+        extract_selectors(&e)
+            .unwrap()
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|m| format!("{}{}{:?}", m.name, m.op.as_str(), m.value))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect()
+    }
+
+    /// The cases of Prometheus' `TestExtractSelectors` (`promql/parser/parse_test.go`; matcher
+    /// order aside), and a few more: one entry per vector selector, ranges included.
+    #[test]
+    fn every_vector_selector_is_extracted() {
+        assert_eq!(names("foo"), vec!["__name__=\"foo\""]);
+        assert_eq!(
+            names(r#"foo{bar="baz"}"#),
+            vec!["__name__=\"foo\",bar=\"baz\""]
+        );
+        assert_eq!(
+            names(r#"foo{bar="baz"} / flip{flop="flap"}"#),
+            vec![
+                "__name__=\"foo\",bar=\"baz\"",
+                "__name__=\"flip\",flop=\"flap\""
+            ]
+        );
+        assert_eq!(names(r#"rate(foo[5m])"#), vec!["__name__=\"foo\""]);
+        assert_eq!(
+            names(r#"vector_selector_with_default_value_matcher_set{label=~".*"} offset 5m"#),
+            vec!["__name__=\"vector_selector_with_default_value_matcher_set\",label=~\".*\""]
+        );
+        assert_eq!(
+            names(r#"sum by (job) (rate(x{a!="b"}[5m:1m])) > on(job) max(y)"#),
+            vec!["__name__=\"x\",a!=\"b\"", "__name__=\"y\""]
+        );
+        assert!(names("vector(1)").is_empty());
+        assert!(names("1 + 2").is_empty());
+        assert!(names(r#"time()"#).is_empty());
+    }
+}

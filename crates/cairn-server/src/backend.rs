@@ -5,15 +5,17 @@ use std::ops::ControlFlow;
 
 use async_trait::async_trait;
 use cairn_model::{
-    LogBatch, LogQuerier, Querier, TenantId, Trace, TraceBatch, TraceId, WriteBatch,
+    LogBatch, LogQuerier, Matcher, Querier, TenantId, Trace, TraceBatch, TraceId, WriteBatch,
 };
-use cairn_store::TagNames;
+use cairn_store::{ExemplarSeries, TagNames};
 use tokio_util::sync::CancellationToken;
 
 /// What an append wrote and refused.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Appended {
     pub(crate) samples_written: usize,
+    /// Exemplars stored (refused ones do not fail a write, as in Prometheus).
+    pub(crate) exemplars_written: usize,
     /// Refused samples per stable reason (a metric label value).
     pub(crate) rejected_by_reason: Vec<(&'static str, usize)>,
     /// Messages for the first refused samples.
@@ -37,6 +39,16 @@ pub(crate) trait MetricsStore: Querier {
         tenant: &TenantId,
         batch: &WriteBatch<'_>,
     ) -> Result<Appended, StoreFailure>;
+
+    /// Exemplars of `tenant` in `[start_ms, end_ms]` of the series matching any of
+    /// `selectors`, sorted by series labels.
+    fn exemplars(
+        &self,
+        tenant: &TenantId,
+        selectors: &[Vec<Matcher>],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Vec<ExemplarSeries>;
 
     /// The same store as a plain [`Querier`] (for the PromQL engine).
     fn querier(&self) -> &dyn Querier;

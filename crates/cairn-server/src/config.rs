@@ -119,6 +119,15 @@ pub struct StorageConfig {
     pub cache_max_size: u64,
     /// `storage.logs`: the log store.
     pub logs: LogStorageConfig,
+    /// `storage.exemplars`: the exemplar buffers.
+    pub exemplars: ExemplarsConfig,
+}
+
+/// `storage.exemplars`, as Prometheus' section of the same name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExemplarsConfig {
+    /// Exemplars kept per tenant in a circular buffer (default 100000; 0 keeps none).
+    pub max_exemplars: usize,
 }
 
 /// `storage.object_store`: the bucket.
@@ -481,6 +490,17 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
             256 * MIB,
         )?,
         logs: log_storage::validate(&v, st.logs)?,
+        exemplars: ExemplarsConfig {
+            max_exemplars: match st.exemplars.and_then(|e| e.max_exemplars) {
+                None => cairn_store::DEFAULT_MAX_EXEMPLARS,
+                Some(n) => usize::try_from(n).map_err(|_| {
+                    v.err(
+                        "storage.exemplars.max_exemplars",
+                        format!("must not be negative, got {n}"),
+                    )
+                })?,
+            },
+        },
     };
 
     let mt = raw.multitenancy.unwrap_or_default();

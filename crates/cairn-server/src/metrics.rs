@@ -13,9 +13,6 @@ pub(crate) const INGEST_REQUESTS: &str = "cairn_ingest_requests";
 /// (`cairn_ingest_samples_total`, `cairn_ingest_samples_rejected_total{reason}`), where every
 /// ingest path meets; counting them here too exposed one family twice.
 pub(crate) const INGEST_REJECTED: &str = "cairn_ingest_rejected_samples";
-/// `cairn_ingest_exemplars_dropped_total{reason}`: exemplars received but not kept; reason
-/// `not_stored` while exemplar storage does not exist.
-pub(crate) const INGEST_EXEMPLARS_DROPPED: &str = "cairn_ingest_exemplars_dropped";
 /// `cairn_ingest_received_bytes_total{encoding}`: request body bytes, compressed and decoded.
 pub(crate) const INGEST_BYTES: &str = "cairn_ingest_received_bytes";
 /// `cairn_ingest_shed_requests_total`: write requests answered 429 because all slots were busy.
@@ -46,7 +43,6 @@ type HistogramFamily = Family<Labels, Histogram, fn() -> Histogram>;
 pub(crate) struct ServerMetrics {
     pub(crate) requests: Family<Labels, Counter>,
     pub(crate) rejected: Family<Labels, Counter>,
-    pub(crate) exemplars_dropped: Family<Labels, Counter>,
     pub(crate) bytes: Family<Labels, Counter>,
     pub(crate) shed: Counter,
     pub(crate) inflight: Gauge,
@@ -66,7 +62,6 @@ impl ServerMetrics {
         let m = ServerMetrics {
             requests: Family::default(),
             rejected: Family::default(),
-            exemplars_dropped: Family::default(),
             bytes: Family::default(),
             shed: Counter::default(),
             inflight: Gauge::default(),
@@ -101,11 +96,6 @@ impl ServerMetrics {
             m.rejected.clone(),
         );
         registry.register(
-            INGEST_EXEMPLARS_DROPPED,
-            "Exemplars received but not kept (reason not_stored: exemplar storage is not implemented)",
-            m.exemplars_dropped.clone(),
-        );
-        registry.register(
             INGEST_BYTES,
             "Remote write body bytes, compressed (encoding=snappy) and decoded (encoding=none)",
             m.bytes.clone(),
@@ -130,9 +120,6 @@ impl ServerMetrics {
                 .get_or_create(&vec![("reason", reason.to_string())])
                 .inc_by(0);
         }
-        m.exemplars_dropped
-            .get_or_create(&vec![("reason", "not_stored".to_string())])
-            .inc_by(0);
         registry.register(
             HTTP_DURATION,
             "HTTP request duration by handler and status code",

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_model::{
-    LabelValuesRequest, Labels, MetricMetadata, Querier, QueryError, SelectRequest, Series,
-    SeriesRequest, TenantId, WriteBatch,
+    LabelValuesRequest, Labels, Matcher, MetricMetadata, Querier, QueryError, SelectRequest,
+    Series, SeriesRequest, TenantId, WriteBatch,
 };
-use cairn_store::{RejectReason, Storage, StoreConfig};
+use cairn_store::{ExemplarSeries, RejectReason, Storage, StoreConfig};
 
 pub(crate) use logs::{LogsBackend, log_store_config};
 pub(crate) use traces::{TracesBackend, trace_store_config};
@@ -64,6 +64,7 @@ pub(crate) fn store_config(config: &Config) -> StoreConfig {
         compaction_interval: st.compaction_interval,
         wal_segment_bytes: st.wal_segment_size,
         cache_bytes: usize::try_from(st.cache_max_size).unwrap_or(usize::MAX),
+        max_exemplars: st.exemplars.max_exemplars,
     }
 }
 
@@ -132,6 +133,7 @@ impl MetricsStore for StorageBackend {
         let out = self.0.append(tenant, batch).await.map_err(failure)?;
         Ok(Appended {
             samples_written: usize::try_from(out.samples_accepted).unwrap_or(usize::MAX),
+            exemplars_written: usize::try_from(out.exemplars_accepted).unwrap_or(usize::MAX),
             rejected_by_reason: RejectReason::ALL
                 .iter()
                 .map(|r| {
@@ -148,6 +150,16 @@ impl MetricsStore for StorageBackend {
                 .map(|r| r.message)
                 .collect(),
         })
+    }
+
+    fn exemplars(
+        &self,
+        tenant: &TenantId,
+        selectors: &[Vec<Matcher>],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Vec<ExemplarSeries> {
+        self.0.exemplars(tenant, selectors, start_ms, end_ms)
     }
 
     fn querier(&self) -> &dyn Querier {

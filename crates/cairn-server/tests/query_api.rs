@@ -303,6 +303,7 @@ async fn format_query_exemplars_and_buildinfo() {
     let r = app.get("/api/v1/format_query?query=foo(", &[]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 
+    // The seeded series carry no exemplars.
     let r = app
         .get("/api/v1/query_exemplars?query=up&start=0&end=100", &[])
         .await;
@@ -466,4 +467,90 @@ async fn a_query_past_its_timeout_answers_503_timeout() {
         StatusCode::SERVICE_UNAVAILABLE,
         r#"{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}"#,
     );
+}
+
+fn with_exemplars(
+    labels: &[(&str, &str)],
+    samples: &[(i64, f64)],
+    exemplars: &[(&str, f64, i64)],
+) -> cairn_wire::encode::OwnedSeries {
+    let mut s = series(labels, samples);
+    for &(trace, value, t) in exemplars {
+        s.exemplars.push(cairn_wire::encode::OwnedExemplar {
+            labels: vec![("trace_id".into(), trace.into())],
+            value,
+            timestamp_ms: t,
+        });
+    }
+    s
+}
+
+#[tokio::test]
+async fn exemplars_are_stored_and_served_per_tenant() {
+    let app = TestApp::start("multitenancy: { enabled: true }").await;
+    let a = [("x-scope-orgid", "team-a")];
+    let body = cairn_wire::encode::encode_v1(
+        &[
+            with_exemplars(
+                &[("__name__", "req_total"), ("job", "api")],
+                &[(10_000, 1.0), (20_000, 2.0)],
+                &[("aaa", 0.25, 10_000), ("bbb", 1e-7, 20_500)],
+            ),
+            with_exemplars(
+                &[("__name__", "lat_bucket"), ("le", "0.5"), ("job", "api")],
+                &[(10_000, 3.0)],
+                &[("ccc", 0.4, 9_999)],
+            ),
+        ],
+        &[],
+    );
+    let r = app.write_raw(app::V1, &body, &a).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+
+    let r = app
+        .get(
+            &format!(
+                "/api/v1/query_exemplars?query={}&start=10&end=21",
+                enc(r#"rate(req_total[5m]) / on(job) lat_bucket{le="0.5"}"#)
+            ),
+            &a,
+        )
+        .await;
+    // lat_bucket's exemplar is before the window: the series is left out.
+    let req = concat!(
+        r#"{"seriesLabels":{"__name__":"req_total","job":"api"},"exemplars":["#,
+        r#"{"labels":{"trace_id":"aaa"},"value":"0.25","timestamp":10},"#,
+        r#"{"labels":{"trace_id":"bbb"},"value":"1e-07","timestamp":20.500}]}"#
+    );
+    assert_body(
+        &r,
+        StatusCode::OK,
+        &format!(r#"{{"status":"success","data":[{req}]}}"#),
+    );
+    // Without a window, every series, sorted by labels.
+    let lat = concat!(
+        r#"{"seriesLabels":{"__name__":"lat_bucket","job":"api","le":"0.5"},"exemplars":["#,
+        r#"{"labels":{"trace_id":"ccc"},"value":"0.4","timestamp":9.999}]}"#
+    );
+    let r = app
+        .post(
+            "/api/v1/query_exemplars",
+            &[FORM, a[0]],
+            format!("query={}", enc(r#"{job="api"}"#)).into_bytes(),
+        )
+        .await;
+    assert_body(
+        &r,
+        StatusCode::OK,
+        &format!(r#"{{"status":"success","data":[{lat},{req}]}}"#),
+    );
+    // Another tenant sees none of them.
+    let r = app
+        .get(
+            &format!("/api/v1/query_exemplars?query={}", enc(r#"{job="api"}"#)),
+            &[("x-scope-orgid", "team-b")],
+        )
+        .await;
+    assert_body(&r, StatusCode::OK, r#"{"status":"success","data":[]}"#);
+    app.shutdown().await;
 }

@@ -34,6 +34,8 @@ pub struct StoreConfig {
     pub wal_segment_bytes: u64,
     /// Memory bound of the block cache (256 MiB).
     pub cache_bytes: usize,
+    /// Capacity of each tenant's exemplar buffer (100000; 0 keeps no exemplars).
+    pub max_exemplars: usize,
 }
 
 impl StoreConfig {
@@ -54,6 +56,7 @@ impl StoreConfig {
             compaction_interval: Duration::from_secs(60),
             wal_segment_bytes: 128 << 20,
             cache_bytes: 256 << 20,
+            max_exemplars: crate::exemplars::DEFAULT_MAX_EXEMPLARS,
         }
     }
 

@@ -174,7 +174,6 @@ impl TenantHead {
     }
 
     /// The series with these canonical label bytes, if present.
-    #[cfg(test)]
     pub(crate) fn get(&self, encoded: &[u8]) -> Option<Arc<MemSeries>> {
         let hash = (self.hash_fn)(encoded);
         self.shard(hash).read().find(hash, encoded).cloned()

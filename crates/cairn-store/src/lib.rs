@@ -33,6 +33,7 @@ mod catalog;
 mod compact;
 mod config;
 mod error;
+mod exemplars;
 mod head;
 mod label_order;
 mod logs;
@@ -50,6 +51,11 @@ pub use catalog::{Catalog, load_catalog};
 pub use compact::CompactionOutcome;
 pub use config::StoreConfig;
 pub use error::{Error, Result, StorageErrorKind};
+pub use exemplars::{
+    DEFAULT_MAX_EXEMPLARS, EXEMPLAR_MAX_LABEL_SET_LENGTH, EXEMPLARS_APPENDED_TOTAL,
+    EXEMPLARS_IN_STORAGE, EXEMPLARS_MAX, EXEMPLARS_OUT_OF_ORDER_TOTAL, EXEMPLARS_REJECTED_TOTAL,
+    EXEMPLARS_SERIES_IN_STORAGE, Exemplar, ExemplarRejectReason, ExemplarSeries,
+};
 pub use head::RejectReason;
 pub use logs::{
     LOG_SCHEMA_VERSION, LOGS_BLOCK_UPLOAD_FAILURES_TOTAL, LOGS_BLOCKS_CUT_TOTAL,

@@ -384,9 +384,10 @@ fn replay_into(
                 }
             }
             // Metrics records belong to the metrics WAL.
-            Record::Samples { .. } | Record::Metadata { .. } | Record::TraceSpans { .. } => {
-                unknown += 1
-            }
+            Record::Samples { .. }
+            | Record::Metadata { .. }
+            | Record::TraceSpans { .. }
+            | Record::Exemplars { .. } => unknown += 1,
         }
         Ok(())
     })?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use cairn_model::{TenantId, WriteBatch};
+use cairn_model::{Labels, TenantId, WriteBatch};
 use object_store::ObjectStore;
 use parking_lot::Mutex;
 use prometheus_client::registry::Registry;
@@ -26,6 +26,7 @@ use crate::blocks::TenantBlocks;
 use crate::cache::BlockCache;
 use crate::config::StoreConfig;
 use crate::error::{Error, Result};
+use crate::exemplars::{Exemplar, ExemplarStore};
 use crate::head::{Head, TenantHead};
 use crate::metrics::StoreMetrics;
 use crate::objstore::build_object_store;
@@ -42,6 +43,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     cache: Arc<BlockCache>,
     head: Arc<Head>,
+    /// Exemplars by tenant; in memory and the WAL only, never in blocks.
+    exemplars: ExemplarStore,
     wal: WalHandle,
     metrics: StoreMetrics,
     blocks: Mutex<HashMap<TenantId, Arc<OnceCell<Arc<TenantBlocks>>>>>,
@@ -74,6 +77,7 @@ impl Storage {
         cfg.validate()?;
         let store = build_object_store(&cfg.object_store)?;
         let metrics = StoreMetrics::new(registry);
+        let exemplars = ExemplarStore::new(cfg.max_exemplars, registry);
         let head = Arc::new(Head::new(cfg.out_of_order_window_ms));
         let dir = wal::wal_dir(&cfg.data_dir);
         std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
@@ -86,18 +90,20 @@ impl Storage {
         let replay_head = Arc::clone(&head);
         let replay_dir = dir.clone();
         let started = std::time::Instant::now();
-        let (stats, segments) = tokio::task::spawn_blocking(move || {
-            let stats = replay_into(&replay_head, &replay_dir)?;
+        let (stats, segments, mut replayed) = tokio::task::spawn_blocking(move || {
+            let (stats, replayed) = replay_into(&replay_head, &replay_dir)?;
             let segments = wal::list_segments(&replay_dir)?.len();
-            Ok::<_, Error>((stats, segments))
+            Ok::<_, Error>((stats, segments, replayed))
         })
         .await
         .map_err(|e| Error::Internal(format!("wal replay panicked: {e}")))??;
+        let replayed_exemplars = add_replayed_exemplars(&exemplars, &mut replayed);
         tracing::info!(
             segments = stats.segments,
             records = stats.records,
             torn_bytes = stats.torn_bytes,
             series = head.num_series(),
+            exemplars = replayed_exemplars,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "wal replayed"
         );
@@ -117,6 +123,7 @@ impl Storage {
             cfg,
             store,
             head,
+            exemplars,
             wal,
             metrics,
             blocks: Mutex::new(HashMap::new()),
@@ -373,9 +380,31 @@ impl Storage {
     }
 }
 
+/// Exemplars read back from the WAL, to add once the whole WAL is read.
+type ReplayedExemplars = Vec<(TenantId, Labels, Exemplar)>;
+
+/// Adds the exemplars replayed from the WAL in time order: a checkpoint logs exemplars again
+/// after appends that followed its rotation, and adding them in log order would refuse the
+/// older ones as out of order. Returns how many were stored.
+fn add_replayed_exemplars(store: &ExemplarStore, replayed: &mut ReplayedExemplars) -> u64 {
+    replayed.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.timestamp_ms.cmp(&b.2.timestamp_ms)));
+    let mut stored = 0;
+    for group in replayed.chunk_by(|a, b| a.0 == b.0) {
+        let tenant = &group[0].0;
+        let (n, _) = store.add_all(tenant, group.iter().map(|(_, s, e)| (s, e.clone())));
+        stored += n;
+    }
+    replayed.clear();
+    stored
+}
+
 /// Rebuilds the head from the WAL in `dir`: every sample is applied (duplicates dropped,
-/// nothing rejected).
-fn replay_into(head: &Head, dir: &std::path::Path) -> Result<wal::ReplayStats> {
+/// nothing rejected); exemplars are returned to be added in order.
+fn replay_into(
+    head: &Head,
+    dir: &std::path::Path,
+) -> Result<(wal::ReplayStats, ReplayedExemplars)> {
+    let mut replayed_exemplars = Vec::new();
     let mut refs: HashMap<u64, Arc<crate::head::MemSeries>> = HashMap::new();
     let mut unknown = 0u64;
     let stats = wal::replay(dir, |rec| {
@@ -414,14 +443,20 @@ fn replay_into(head: &Head, dir: &std::path::Path) -> Result<wal::ReplayStats> {
             // The log WAL is its own instance; a log record here is not ours to apply.
             Record::LogEntries { entries, .. } => unknown += entries.len() as u64,
             Record::TraceSpans { .. } => unknown += 1,
+            Record::Exemplars { tenant, exemplars } => {
+                replayed_exemplars
+                    .extend(exemplars.into_iter().map(|(s, e)| (tenant.clone(), s, e)));
+            }
         }
         Ok(())
     })?;
     if unknown > 0 {
         tracing::warn!(samples = unknown, "wal samples of unknown series skipped");
     }
-    Ok(stats)
+    Ok((stats, replayed_exemplars))
 }
 
+#[cfg(test)]
+mod exemplar_tests;
 #[cfg(test)]
 mod tests;

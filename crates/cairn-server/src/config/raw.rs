@@ -54,6 +54,13 @@ pub(crate) struct RawStorage {
     pub(crate) wal: Option<RawWal>,
     pub(crate) cache: Option<RawCache>,
     pub(crate) logs: Option<super::log_storage::RawLogStorage>,
+    pub(crate) exemplars: Option<RawExemplars>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExemplars {
+    pub(crate) max_exemplars: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -30,6 +30,7 @@ fn empty_file_is_the_defaults() {
     );
     assert_eq!(c.storage.wal_segment_size, 128 << 20);
     assert_eq!(c.storage.cache_max_size, 256 << 20);
+    assert_eq!(c.storage.exemplars.max_exemplars, 100_000);
     assert!(!c.multitenancy.enabled);
     assert_eq!(c.multitenancy.default_tenant.as_str(), "anonymous");
     assert_eq!(c.limits.max_request_body_size, 10 << 20);
@@ -55,6 +56,7 @@ storage:
   compaction: { ranges: [1h, 6h], interval: 30s }
   wal: { segment_size: 64MiB }
   cache: { max_size: 1073741824 }
+  exemplars: { max_exemplars: 5000 }
   object_store:
     type: s3
     s3: { bucket: b, endpoint: "http://localhost:9000", path_style: true, allow_http: true, prefix: /p/ }
@@ -67,6 +69,7 @@ storage:
     assert_eq!(c.storage.out_of_order_window, Duration::from_secs(600));
     assert_eq!(c.storage.wal_segment_size, 64 << 20);
     assert_eq!(c.storage.cache_max_size, 1 << 30);
+    assert_eq!(c.storage.exemplars.max_exemplars, 5000);
     let ObjectStoreConfig::S3(s3) = &c.storage.object_store else {
         panic!("expected s3: {:?}", c.storage.object_store)
     };
@@ -206,4 +209,13 @@ fn traces_section_is_validated_with_key_names() {
     }
     let e = parse("traces:\n  bogus: 1\n").unwrap_err().to_string();
     assert!(e.contains("bogus"), "{e}");
+}
+
+#[test]
+fn negative_max_exemplars_is_refused_by_key() {
+    let e = parse("storage:\n  exemplars:\n    max_exemplars: -1\n").unwrap_err();
+    assert!(
+        e.to_string().contains("storage.exemplars.max_exemplars"),
+        "{e}"
+    );
 }

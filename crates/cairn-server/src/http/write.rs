@@ -6,13 +6,10 @@
 //! busy, 503 for transient store failures, 204 when everything was written. Remote write 2.0
 //! answers always carry the `X-Prometheus-Remote-Write-*-Written` counts of what was written.
 //!
-//! Exemplars are decoded and validated but not stored yet: they are counted in
-//! `cairn_ingest_exemplars_dropped_total{reason="not_stored"}` and reported as 0 written, and
-//! the request is still answered 204 when everything else was written. The 2.0 spec leaves
-//! deliberate drops to the receiver, and Prometheus (3.8 and later) compares the written
-//! counts with what it sent for samples and histograms only, so `Exemplars-Written: 0` is not
-//! taken for a failed write; answering 400 instead would make senders with exemplars enabled
-//! drop whole batches. Reporting the true 0 keeps the header honest.
+//! Exemplars are stored as Prometheus stores them (see `cairn_store`'s exemplar buffers): a
+//! refused exemplar (out of order, label set too long, series unknown to the head) is counted
+//! in `cairn_exemplars_*` and does not fail the write, and remote write 2.0 answers report
+//! the exemplars actually stored in `X-Prometheus-Remote-Write-Exemplars-Written`.
 
 use std::sync::Arc;
 
@@ -179,17 +176,6 @@ async fn handle_inner(
             .get_or_create(&vec![("reason", reason.clone())])
             .inc_by(*n as u64);
     }
-    let exemplars = batch
-        .series
-        .iter()
-        .map(|s| s.exemplars.len())
-        .sum::<usize>();
-    if exemplars > 0 {
-        m.exemplars_dropped
-            .get_or_create(&vec![("reason", "not_stored".to_string())])
-            .inc_by(exemplars as u64);
-    }
-
     let mut written = Written::default();
     if !batch.series.is_empty() {
         let appended = store.append(&tenant, &batch).await.map_err(|f| {
@@ -200,6 +186,7 @@ async fn handle_inner(
             }
         })?;
         written.samples = appended.samples_written;
+        written.exemplars = appended.exemplars_written;
         // The storage engine counts what it accepts and refuses; only the answer needs it here.
         rejections.add_store(&appended);
     }

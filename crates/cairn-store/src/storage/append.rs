@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
-use cairn_model::{LabelRef, MetricMetadata, Sample, SeriesRefs, WriteBatch, encode_refs_into};
+use cairn_model::{
+    LabelError, LabelRef, Labels, MetricMetadata, Sample, SeriesRefs, WriteBatch, encode_refs_into,
+};
 
 use super::Storage;
 use crate::error::Result;
+use crate::exemplars::{Added, CircularExemplars, Exemplar, ExemplarRejectReason};
 use crate::head::{MemSeries, RejectReason, TenantHead};
-use crate::wal::record::{SamplesEncoder, encode_metadata};
+use crate::wal::record::{SamplesEncoder, encode_exemplars, encode_metadata};
 
 /// Rejections listed in detail per append; the rest are only counted.
 const MAX_REJECTION_DETAILS: usize = 16;
@@ -42,6 +45,11 @@ pub struct AppendOutcome {
     pub series_created: u64,
     /// Metadata entries recorded.
     pub metadata_written: u64,
+    /// Exemplars stored and durable (duplicates of stored ones are accepted, not counted).
+    pub exemplars_accepted: u64,
+    /// Refused exemplars by reason, indexed like [`ExemplarRejectReason::ALL`]. As in
+    /// Prometheus, a refused exemplar does not fail the write.
+    pub exemplars_rejected_by_reason: [u64; 4],
 }
 
 impl AppendOutcome {
@@ -53,6 +61,11 @@ impl AppendOutcome {
     /// Refused samples for `reason`.
     pub fn rejected(&self, reason: RejectReason) -> u64 {
         self.rejected_by_reason[reason.index()]
+    }
+
+    /// Refused exemplars for `reason`.
+    pub fn exemplars_rejected(&self, reason: ExemplarRejectReason) -> u64 {
+        self.exemplars_rejected_by_reason[reason.index()]
     }
 
     fn reject(&mut self, reason: RejectReason, series: &dyn std::fmt::Display, t: i64) {
@@ -76,6 +89,8 @@ struct Prepared {
     samples: Vec<(u32, i64, u64)>,
     payload: Vec<u8>,
     metadata: Vec<(String, MetricMetadata)>,
+    /// Exemplars accepted by validation: series labels and exemplar, in request order.
+    exemplars: Vec<(Labels, Exemplar)>,
     /// Samples in the range of a running cut: `(index of the series in the batch, sample)`.
     deferred: Vec<(usize, Sample)>,
     /// Series created by this pass.
@@ -166,6 +181,18 @@ async fn append_once(
     for (family, m) in prepared.metadata {
         th.set_metadata(&family, m);
     }
+    if !prepared.exemplars.is_empty() {
+        // Validated above; a concurrent append to the same series may still have won the
+        // race, and that loser is dropped here as Prometheus drops it at commit.
+        let (stored, refused) = storage.exemplars.add_all(
+            &th.tenant,
+            prepared.exemplars.iter().map(|(s, e)| (s, e.clone())),
+        );
+        outcome.exemplars_accepted += stored;
+        for (i, n) in refused.iter().enumerate() {
+            outcome.exemplars_rejected_by_reason[i] += n;
+        }
+    }
     drop(gate);
     storage.metrics.head_samples.inc_by(applied);
     if prepared.created > 0 {
@@ -176,6 +203,12 @@ async fn append_once(
 
 fn count(storage: &Storage, outcome: &AppendOutcome) {
     storage.metrics.samples.inc_by(outcome.samples_accepted);
+    for r in ExemplarRejectReason::ALL {
+        storage
+            .exemplars
+            .metrics
+            .count_rejected(r, outcome.exemplars_rejected(r));
+    }
     for r in RejectReason::ALL {
         let n = outcome.rejected(r);
         if n > 0 {
@@ -215,13 +248,21 @@ fn prepare(
         samples: Vec::with_capacity(batch.samples.len()),
         payload: Vec::with_capacity(batch.samples.len() * 12 + 64),
         metadata: Vec::new(),
+        exemplars: Vec::new(),
         deferred: Vec::new(),
         created: 0,
+    };
+    // Locked per series with exemplars only, so appends without exemplars never wait on it.
+    let exemplar_buf = if batch.exemplars.is_empty() {
+        None
+    } else {
+        storage.exemplars.tenant(&th.tenant)
     };
     let mut enc = SamplesEncoder::new(SAMPLES_PER_RECORD);
     for (series_index, s) in batch.series.iter().enumerate() {
         let samples = batch.series_samples(s);
-        if samples.is_empty() {
+        let exemplars = &batch.exemplars[s.exemplars.clone()];
+        if samples.is_empty() && exemplars.is_empty() {
             continue;
         }
         scratch.clear();
@@ -229,6 +270,24 @@ fn prepare(
         if let Err(e) = encode_refs_into(&mut scratch, &mut encoded) {
             for sample in samples {
                 outcome.reject(RejectReason::InvalidLabels, &e, sample.t);
+            }
+            outcome.exemplars_rejected_by_reason[ExemplarRejectReason::InvalidLabels.index()] +=
+                exemplars.len() as u64;
+            continue;
+        }
+        if samples.is_empty() {
+            // Exemplars alone need a series with samples, as in Prometheus' head.
+            match th.get(&encoded) {
+                Some(ms) => {
+                    if let Some(buf) = &exemplar_buf {
+                        let buf = buf.lock();
+                        validate_exemplars(&buf, &ms.labels, exemplars, batch, &mut p, outcome);
+                    }
+                }
+                None => {
+                    outcome.exemplars_rejected_by_reason
+                        [ExemplarRejectReason::UnknownSeries.index()] += exemplars.len() as u64;
+                }
             }
             continue;
         }
@@ -256,11 +315,24 @@ fn prepare(
                 }
             }
         }
+        if let Some(buf) = &exemplar_buf
+            && !exemplars.is_empty()
+        {
+            let buf = buf.lock();
+            validate_exemplars(&buf, &ms.labels, exemplars, batch, &mut p, outcome);
+        }
         if any {
             p.series.push(ms);
         }
     }
     enc.finish(&mut p.payload);
+    if !p.exemplars.is_empty() {
+        encode_exemplars(
+            &mut p.payload,
+            &th.tenant,
+            p.exemplars.iter().map(|(s, e)| (s, e)),
+        );
+    }
     if !batch.metadata.is_empty() {
         p.metadata = batch
             .metadata
@@ -287,4 +359,46 @@ fn prepare(
         }
     }
     p
+}
+
+/// Validates one series' exemplars against the tenant's buffer and the ones of this batch
+/// before them; the accepted ones go into `p` (duplicates of the stored newest are dropped).
+fn validate_exemplars(
+    buf: &CircularExemplars,
+    series: &Labels,
+    exemplars: &[cairn_model::ExemplarRef],
+    batch: &WriteBatch<'_>,
+    p: &mut Prepared,
+    outcome: &mut AppendOutcome,
+) {
+    let first_of_series = p.exemplars.len();
+    for er in exemplars {
+        let mut refs: Vec<LabelRef<'_>> = batch.labels[er.labels.clone()].to_vec();
+        let mut bytes = Vec::new();
+        let labels = match encode_refs_into(&mut refs, &mut bytes) {
+            Ok(()) => Labels::from_encoded_unchecked(&bytes),
+            Err(LabelError::Empty) => Labels::empty(),
+            Err(_) => {
+                outcome.exemplars_rejected_by_reason
+                    [ExemplarRejectReason::InvalidLabels.index()] += 1;
+                continue;
+            }
+        };
+        let e = Exemplar {
+            labels,
+            value: er.value,
+            timestamp_ms: er.timestamp_ms,
+        };
+        // The newest accepted one of this batch stands in for the buffer's newest.
+        let verdict = match p.exemplars[first_of_series..].last() {
+            Some((_, newest)) => crate::exemplars::check_label_length(&e.labels)
+                .and_then(|()| crate::exemplars::validate_against(newest, &e)),
+            None => buf.validate(series, &e),
+        };
+        match verdict {
+            Ok(Added::Stored) => p.exemplars.push((series.clone(), e)),
+            Ok(Added::Duplicate) => {}
+            Err(r) => outcome.exemplars_rejected_by_reason[r.index()] += 1,
+        }
+    }
 }

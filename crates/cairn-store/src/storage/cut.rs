@@ -6,8 +6,9 @@
 //!    `block_range`), added to the catalog, and only then dropped from the head;
 //! 3. with appends held off: empty series are removed, the out-of-order window reopens and
 //!    the WAL moves to a new segment N (every append logged before N is applied by then);
-//! 4. checkpoint: every series, sample and metadata entry still in the head is logged again
-//!    (into N or later) and fsynced; only then are the segments before N deleted.
+//! 4. checkpoint: every series, sample and metadata entry still in the head, and every
+//!    exemplar in the exemplar buffers, is logged again (into N or later) and fsynced; only
+//!    then are the segments before N deleted.
 //!
 //! Rotating just before the checkpoint keeps few appends between the two, so a replay
 //! mostly meets the checkpoint's older samples before the newer ones.
@@ -26,8 +27,10 @@ use crate::block::{BlockMeta, SeriesSource, write_block_from};
 use crate::error::{Error, Result};
 use crate::head::{MemSeries, TenantHead};
 use crate::label_order::cmp_labels;
-use crate::wal::record::{SamplesEncoder, encode_metadata};
+use crate::wal::record::{SamplesEncoder, encode_exemplars, encode_metadata};
 
+/// Exemplars per checkpoint exemplars record.
+const CHECKPOINT_EXEMPLARS_PER_RECORD: usize = 5_000;
 /// Bytes gathered per checkpoint WAL write.
 const CHECKPOINT_CHUNK_BYTES: usize = 4 << 20;
 
@@ -203,6 +206,29 @@ impl Storage {
             }
             if !payload.is_empty() || !batch.is_empty() {
                 self.wal.append(th.tenant.clone(), batch, payload).await?;
+            }
+        }
+        // Exemplars are not in blocks: the WAL is their only durable copy. Encoded under the
+        // buffer's lock (appends with exemplars wait that long), written after it.
+        for (tenant, buf) in self.exemplars.tenants() {
+            let payloads = {
+                let b = buf.lock();
+                let all: Vec<_> = b.iter().collect();
+                let mut payloads = Vec::new();
+                let mut payload = Vec::new();
+                for chunk in all.chunks(CHECKPOINT_EXEMPLARS_PER_RECORD) {
+                    encode_exemplars(&mut payload, &tenant, chunk.iter().copied());
+                    if payload.len() >= CHECKPOINT_CHUNK_BYTES {
+                        payloads.push(std::mem::take(&mut payload));
+                    }
+                }
+                if !payload.is_empty() {
+                    payloads.push(payload);
+                }
+                payloads
+            };
+            for payload in payloads {
+                self.wal.append(tenant.clone(), Vec::new(), payload).await?;
             }
         }
         let removed = self.wal.remove_before(first_kept).await?;

@@ -8,15 +8,30 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use cairn_model::{
-    LabelValuesRequest, Labels, MetricMetadata, Querier, QueryError, QueryErrorKind, SelectRequest,
-    Series, SeriesRequest, TenantId,
+    LabelValuesRequest, Labels, Matcher, MetricMetadata, Querier, QueryError, QueryErrorKind,
+    SelectRequest, Series, SeriesRequest, TenantId,
 };
 
 use super::Storage;
 use crate::blocks::merge_samples;
 use crate::error::{Error, StorageErrorKind};
+use crate::exemplars::ExemplarSeries;
 use crate::head::TenantHead;
 use crate::label_order::cmp_labels;
+
+impl Storage {
+    /// The exemplars of `tenant` in `[start_ms, end_ms]` of the series matching any of
+    /// `selectors` (each a list of matchers that must all match), sorted by series labels.
+    pub fn exemplars(
+        &self,
+        tenant: &TenantId,
+        selectors: &[Vec<Matcher>],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Vec<ExemplarSeries> {
+        self.exemplars.select(tenant, start_ms, end_ms, selectors)
+    }
+}
 
 /// The query error kind of a storage error.
 pub(crate) fn to_query_error(e: Error) -> QueryError {

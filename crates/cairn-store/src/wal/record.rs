@@ -11,7 +11,12 @@
 //!   line, uvarint m, m times (bytes name, bytes value)` (the first delta is against 0). The
 //!   `ref` is a stream's, defined by a series record of the same segment.
 //! - Trace spans: the resource groups of one trace append (see [`spans`]).
+//! - Exemplars: `uvarint n`, n times `bytes series labels, varint (t - previous t), u64 LE
+//!   value bits, bytes exemplar labels` (canonical label bytes, the first delta against 0).
+//!   The series is named by its labels, not a reference, because exemplars outlive head
+//!   series: a checkpoint logs every exemplar again, whether or not its series has samples.
 
+use crate::exemplars::Exemplar;
 use cairn_model::{Labels, LogEntry, MetricMetadata, MetricType, ResourceSpans, TenantId};
 
 mod spans;
@@ -27,6 +32,7 @@ pub(crate) const TYPE_SAMPLES: u8 = 2;
 pub(crate) const TYPE_METADATA: u8 = 3;
 pub(crate) const TYPE_LOG_ENTRIES: u8 = 4;
 pub(crate) const TYPE_TRACE_SPANS: u8 = 5;
+pub(crate) const TYPE_EXEMPLARS: u8 = 6;
 
 /// A decoded record.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,6 +61,11 @@ pub(crate) enum Record {
     TraceSpans {
         tenant: TenantId,
         resources: Vec<ResourceSpans>,
+    },
+    /// Exemplars: series labels and exemplar.
+    Exemplars {
+        tenant: TenantId,
+        exemplars: Vec<(Labels, Exemplar)>,
     },
 }
 
@@ -207,6 +218,25 @@ pub(crate) fn encode_log_entries<'a>(
     finish(buf, start);
 }
 
+/// Appends an exemplars record.
+pub(crate) fn encode_exemplars<'a>(
+    buf: &mut Vec<u8>,
+    tenant: &TenantId,
+    exemplars: impl ExactSizeIterator<Item = (&'a Labels, &'a Exemplar)>,
+) {
+    let start = begin(buf, TYPE_EXEMPLARS, tenant);
+    put_uvarint(buf, exemplars.len() as u64);
+    let mut prev = 0i64;
+    for (series, e) in exemplars {
+        put_bytes(buf, series.encoded());
+        put_varint(buf, e.timestamp_ms.wrapping_sub(prev));
+        prev = e.timestamp_ms;
+        buf.extend_from_slice(&e.value.to_bits().to_le_bytes());
+        put_bytes(buf, e.labels.encoded());
+    }
+    finish(buf, start);
+}
+
 struct Cursor<'a> {
     b: &'a [u8],
 }
@@ -349,6 +379,29 @@ pub(crate) fn decode(ty: u8, payload: &[u8]) -> Result<Record, String> {
             let resources = spans::get_resources(&mut c)?;
             Record::TraceSpans { tenant, resources }
         }
+        TYPE_EXEMPLARS => {
+            let n = c.count(11)?;
+            let mut exemplars = Vec::with_capacity(n);
+            let mut t = 0i64;
+            for _ in 0..n {
+                let series = Labels::from_encoded(c.bytes()?)
+                    .ok_or_else(|| "exemplar series has invalid label bytes".to_string())?;
+                t = t.wrapping_add(c.varint()?);
+                let v = c.take(8)?;
+                let v = u64::from_le_bytes(v.try_into().map_err(|_| "short value".to_string())?);
+                let labels = Labels::from_encoded(c.bytes()?)
+                    .ok_or_else(|| "exemplar has invalid label bytes".to_string())?;
+                exemplars.push((
+                    series,
+                    Exemplar {
+                        labels,
+                        value: f64::from_bits(v),
+                        timestamp_ms: t,
+                    },
+                ));
+            }
+            Record::Exemplars { tenant, exemplars }
+        }
         other => return Err(format!("unknown record type {other}")),
     };
     if !c.b.is_empty() {
@@ -446,6 +499,41 @@ mod format_tests {
         );
     }
 
+    /// Pins the bytes of an exemplars record.
+    #[test]
+    fn exemplar_bytes_are_pinned() {
+        let t = TenantId::new("t").unwrap();
+        let series = Labels::from_pairs([("a", "b")]).unwrap();
+        let e1 = Exemplar {
+            labels: Labels::from_pairs([("k", "v")]).unwrap(),
+            value: 1.0,
+            timestamp_ms: 1000,
+        };
+        let e2 = Exemplar {
+            labels: Labels::empty(),
+            value: 0.0,
+            timestamp_ms: 999,
+        };
+        let mut buf = Vec::new();
+        encode_exemplars(&mut buf, &t, [(&series, &e1), (&series, &e2)].into_iter());
+        // Tenant "t", count 2; series a=b, zigzag delta 2000 (d0 0f), bits of 1.0, labels k=v;
+        // series a=b, delta -1 (01), bits of 0.0, no labels (00).
+        assert_eq!(
+            hex(&buf),
+            "26000000c19915dd06017402\
+             0401610162d00f000000000000f03f04016b0176\
+             0401610162010000000000000000\
+             00"
+        );
+        assert_eq!(
+            decode(TYPE_EXEMPLARS, &buf[HEADER_LEN..]).unwrap(),
+            Record::Exemplars {
+                tenant: t,
+                exemplars: vec![(series.clone(), e1), (series, e2)],
+            }
+        );
+    }
+
     /// Pins the bytes of a log entries record.
     #[test]
     fn log_entry_bytes_are_pinned() {
@@ -470,5 +558,53 @@ mod format_tests {
                 entries: vec![(5, e), (6, e2)],
             }
         );
+    }
+}
+
+#[cfg(test)]
+mod exemplar_round_trip {
+    use super::*;
+
+    proptest::proptest! {
+        /// Any exemplars (any label text, any value bits, any timestamps) decode as encoded,
+        /// and every truncation of the record is an error, never a panic.
+        #[test]
+        fn exemplars_round_trip(
+            items in proptest::collection::vec(
+                ("[a-z]{1,4}", "\\PC{0,6}", proptest::num::u64::ANY, proptest::num::i64::ANY),
+                0..6,
+            )
+        ) {
+            let t = TenantId::new("t").unwrap();
+            let owned: Vec<(Labels, Exemplar)> = items
+                .iter()
+                .map(|(n, v, bits, ts)| {
+                    let series = Labels::from_pairs([("__name__", n.as_str())]).unwrap();
+                    let labels = if v.is_empty() {
+                        Labels::empty()
+                    } else {
+                        Labels::from_pairs([("trace_id", v.as_str())]).unwrap()
+                    };
+                    (series, Exemplar { labels, value: f64::from_bits(*bits), timestamp_ms: *ts })
+                })
+                .collect();
+            let mut buf = Vec::new();
+            encode_exemplars(&mut buf, &t, owned.iter().map(|(s, e)| (s, e)));
+            let Record::Exemplars { exemplars, .. } =
+                decode(TYPE_EXEMPLARS, &buf[HEADER_LEN..]).unwrap()
+            else {
+                panic!("not an exemplars record");
+            };
+            proptest::prop_assert_eq!(exemplars.len(), owned.len());
+            for ((s1, e1), (s2, e2)) in exemplars.iter().zip(&owned) {
+                proptest::prop_assert_eq!(s1, s2);
+                proptest::prop_assert_eq!(&e1.labels, &e2.labels);
+                proptest::prop_assert_eq!(e1.value.to_bits(), e2.value.to_bits());
+                proptest::prop_assert_eq!(e1.timestamp_ms, e2.timestamp_ms);
+            }
+            for cut in HEADER_LEN..buf.len() {
+                proptest::prop_assert!(decode(TYPE_EXEMPLARS, &buf[HEADER_LEN..cut]).is_err());
+            }
+        }
     }
 }
