@@ -702,6 +702,37 @@ fn span_metrics_and_service_graph_from_sdk_traces() {
         r#"sum(traces_spanmetrics_calls_total{service="payments", status_code="STATUS_CODE_ERROR"})"#,
     );
     assert_eq!(errors.get("").copied(), Some(2.0));
+    // The latency buckets carry exemplars naming sent traces, for Grafana's link to them.
+    let now_s = support::now_ms() / 1000;
+    let data = server.api_data(&format!(
+        "/api/v1/query_exemplars?query={}&start={}&end={}",
+        http::urlencode("traces_spanmetrics_latency_bucket"),
+        now_s - 600,
+        now_s + 60
+    ));
+    let trace_ids: Vec<String> = data
+        .as_array()
+        .expect("exemplar series")
+        .iter()
+        .flat_map(|s| s["exemplars"].as_array().cloned().unwrap_or_default())
+        .map(|e| {
+            e["labels"]["traceID"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        !trace_ids.is_empty(),
+        "no exemplars on the latency buckets: {data}"
+    );
+    for id in &trace_ids {
+        assert!(
+            sent.iter()
+                .any(|s| s["trace_id"].as_str() == Some(id.as_str())),
+            "exemplar trace {id} was not sent"
+        );
+    }
 }
 
 /// Nothing acknowledged is lost on `kill -9`: every span the exporters had answered is read

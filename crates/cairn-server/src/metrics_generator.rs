@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cairn_model::{LabelRef, Labels, Sample, SeriesRefs, TenantId, TraceBatch, WriteBatch};
-use cairn_spanmetrics::{Generator, GeneratorConfig, GeneratorStats};
+use cairn_model::{ExemplarRef, LabelRef, Labels, SeriesRefs, TenantId, TraceBatch, WriteBatch};
+use cairn_spanmetrics::{Collection, Exemplar, Generator, GeneratorConfig, GeneratorStats};
 use parking_lot::Mutex;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -201,19 +201,21 @@ impl MetricsGenerators {
         let mut out = Collected::default();
         for (tenant, g) in tenants {
             out.tenants += 1;
-            let samples = match tokio::task::spawn_blocking(move || g.lock().collect(now_ms)).await
-            {
-                Ok(s) => s,
-                Err(e) => {
-                    out.failures
-                        .push((tenant, format!("collection task failed: {e}")));
-                    continue;
-                }
-            };
-            if samples.is_empty() {
+            let collected =
+                match tokio::task::spawn_blocking(move || g.lock().collect_with_exemplars(now_ms))
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(e) => {
+                        out.failures
+                            .push((tenant, format!("collection task failed: {e}")));
+                        continue;
+                    }
+                };
+            if collected.samples.is_empty() {
                 continue;
             }
-            let batch = write_batch(&samples);
+            let batch = write_batch(&collected);
             match store.append(&tenant, &batch).await {
                 Ok(a) => out.samples_written += a.samples_written,
                 Err(f) => out.failures.push((tenant, f.message)),
@@ -250,19 +252,40 @@ impl MetricsGenerators {
     }
 }
 
-/// One series per sample, as the rule engine writes recorded series.
-fn write_batch(samples: &[(Labels, Sample)]) -> WriteBatch<'_> {
+/// One series per sample, as the rule engine writes recorded series; a bucket's exemplar
+/// (`traceID`) rides with the bucket's sample of the collection time, so the exemplar
+/// storage serves it and Grafana links a latency panel to the trace.
+fn write_batch(c: &Collection) -> WriteBatch<'_> {
+    let mut exemplars: HashMap<&Labels, Vec<&Exemplar>> = HashMap::new();
+    for e in &c.exemplars {
+        exemplars.entry(&e.series).or_default().push(e);
+    }
     let mut batch = WriteBatch::default();
-    for (labels, sample) in samples {
+    for (labels, sample) in &c.samples {
         let l0 = batch.labels.len();
         batch
             .labels
             .extend(labels.iter().map(|l| LabelRef::new(l.name, l.value)));
         let s0 = batch.samples.len();
         batch.samples.push(*sample);
+        let e0 = batch.exemplars.len();
+        if let Some(list) = exemplars.get(labels) {
+            for e in list.iter().filter(|e| e.t == sample.t) {
+                let el0 = batch.labels.len();
+                batch
+                    .labels
+                    .extend(e.labels.iter().map(|l| LabelRef::new(l.name, l.value)));
+                batch.exemplars.push(ExemplarRef {
+                    labels: el0..batch.labels.len(),
+                    value: e.value,
+                    timestamp_ms: e.t,
+                });
+            }
+        }
         batch.series.push(SeriesRefs {
-            labels: l0..batch.labels.len(),
+            labels: l0..l0 + labels.len(),
             samples: s0..s0 + 1,
+            exemplars: e0..batch.exemplars.len(),
             ..SeriesRefs::default()
         });
     }
