@@ -299,8 +299,8 @@ mod tests {
     use async_trait::async_trait;
     use cairn_model::{
         Attribute, LabelValuesRequest, MetricMetadata, Querier, QueryError, Resource,
-        ResourceSpans, ScopeSpans, SelectRequest, Series, SeriesRequest, Span, SpanId, SpanKind,
-        TraceId,
+        ResourceSpans, Sample, ScopeSpans, SelectRequest, Series, SeriesRequest, Span, SpanId,
+        SpanKind, TraceId,
     };
 
     use crate::backend::{Appended, StoreFailure};
@@ -373,6 +373,16 @@ mod tests {
 
         async fn flush(&self) -> Result<serde_json::Value, StoreFailure> {
             Ok(serde_json::Value::Null)
+        }
+
+        fn exemplars(
+            &self,
+            _tenant: &TenantId,
+            _selectors: &[Vec<cairn_model::Matcher>],
+            _start_ms: i64,
+            _end_ms: i64,
+        ) -> Vec<cairn_store::ExemplarSeries> {
+            Vec::new()
         }
     }
 
