@@ -255,14 +255,13 @@ impl TraceStore {
         let mut payload = Vec::new();
         let groups: Vec<_> = parts.iter().flat_map(|(_, g)| g).collect();
         record::encode_trace_spans(&mut payload, tenant, groups.into_iter());
-        let bytes = payload.len() as u64;
         let traces = parts.len() as u64;
         let _gate = self.gate.read().await;
         if self.is_closed() {
             return Err(Error::Shutdown);
         }
         self.wal.append(tenant.clone(), Vec::new(), payload).await?;
-        let added = self.head.tenant(tenant).add(parts, bytes);
+        let added = self.head.tenant(tenant).add(parts);
         self.note_append();
         self.tenants.lock().insert(tenant.clone());
         self.metrics.appended.inc_by(added.spans);
@@ -417,17 +416,11 @@ fn now_ns() -> i64 {
 /// Rebuilds the head from the trace WAL in `dir`.
 fn replay_into(head: &TraceHead, dir: &std::path::Path) -> Result<wal::ReplayStats> {
     let mut unknown = 0u64;
-    let mut buf = Vec::new();
     let stats = wal::replay(dir, |rec| {
         match rec {
             Record::TraceSpans { tenant, resources } => {
-                // The head counts the bytes an append logged; the record is encoded again
-                // to count the same after a restart.
-                buf.clear();
-                record::encode_trace_spans(&mut buf, &tenant, resources.iter());
                 let batch = TraceBatch { resources };
-                head.tenant(&tenant)
-                    .add(batch.split_by_trace(), buf.len() as u64);
+                head.tenant(&tenant).add(batch.split_by_trace());
             }
             // Other signals' records belong to their own WALs.
             _ => unknown += 1,

@@ -6,8 +6,60 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cairn_model::{ResourceSpans, TenantId, Trace, TraceId};
+use cairn_model::{
+    AttrValue, Attribute, Event, Link, ResourceSpans, ScopeSpans, Span, TenantId, Trace, TraceId,
+};
 use parking_lot::{Mutex, RwLock};
+
+/// Approximately the heap and inline bytes `part` takes once held in the head: the structs,
+/// every string and attribute, and the per-span entry of the trace's duplicate set. Counting
+/// memory (not the WAL record's bytes, several times smaller) is what makes
+/// `traces.head_max_size` bound the head's real footprint.
+pub(crate) fn memory_size(part: &[ResourceSpans]) -> u64 {
+    use std::mem::size_of;
+    fn value(v: &AttrValue) -> usize {
+        match v {
+            AttrValue::String(s) => s.len(),
+            AttrValue::Bytes(b) => b.len(),
+            AttrValue::Array(a) => a.iter().map(|x| size_of::<AttrValue>() + value(x)).sum(),
+            AttrValue::KvList(kv) => attrs(kv),
+            _ => 0,
+        }
+    }
+    fn attrs(a: &[Attribute]) -> usize {
+        a.iter()
+            .map(|x| size_of::<Attribute>() + x.key.len() + value(&x.value))
+            .sum()
+    }
+    // A hash set entry per span (id and kind) with the table's slack.
+    const SEEN_PER_SPAN: usize = 32;
+    let mut n = 0;
+    for rs in part {
+        n += size_of::<ResourceSpans>() + rs.schema_url.len() + attrs(&rs.resource.attributes);
+        for ss in &rs.scopes {
+            n += size_of::<ScopeSpans>()
+                + ss.schema_url.len()
+                + ss.scope.name.len()
+                + ss.scope.version.len()
+                + attrs(&ss.scope.attributes);
+            for sp in &ss.spans {
+                n += size_of::<Span>()
+                    + SEEN_PER_SPAN
+                    + sp.name.len()
+                    + sp.trace_state.len()
+                    + sp.status.message.len()
+                    + attrs(&sp.attributes);
+                for e in &sp.events {
+                    n += size_of::<Event>() + e.name.len() + attrs(&e.attributes);
+                }
+                for l in &sp.links {
+                    n += size_of::<Link>() + l.trace_state.len() + attrs(&l.attributes);
+                }
+            }
+        }
+    }
+    n as u64
+}
 
 /// The head of one tenant.
 pub(crate) struct TenantHead {
@@ -29,8 +81,9 @@ pub(crate) struct Added {
 }
 
 impl TenantHead {
-    /// Adds parts of traces; `bytes` is their approximate size.
-    pub(crate) fn add(&self, parts: Vec<(TraceId, Vec<ResourceSpans>)>, bytes: u64) -> Added {
+    /// Adds parts of traces, counting the memory they take ([`memory_size`]).
+    pub(crate) fn add(&self, parts: Vec<(TraceId, Vec<ResourceSpans>)>) -> Added {
+        let bytes: u64 = parts.iter().map(|(_, p)| memory_size(p)).sum();
         let mut out = Added::default();
         let mut live = self.live.lock();
         for (id, part) in parts {
