@@ -22,7 +22,7 @@ mod rng;
 mod traces;
 mod workload;
 
-pub use http::{Connection, Response, Target};
+pub use http::{Connection, Response, Target, ms, percent_encode, quantile};
 pub use load::{LoadConfig, LoadReport, Protocol, encode_chunk, run};
 pub use logs::{
     Corpus, CorpusSpec, Cursor, Expected, Format, JSON_NAMESPACE, LOGFMT_NAMESPACE, LineCache,

@@ -32,7 +32,8 @@ pub struct TraceLoadConfig {
     pub connections: usize,
     /// Spans per request (the batch processor's `send_batch_size`).
     pub batch_spans: usize,
-    /// gzip the bodies (`Content-Encoding: gzip`, the Collector's default).
+    /// gzip the bodies (`Content-Encoding: gzip`, the Collector's default; level 1, to keep the
+    /// loader light on a machine it shares with the server).
     pub gzip: bool,
     /// Retries of one request before its spans count as failed.
     pub max_retries: u32,
@@ -240,7 +241,7 @@ pub async fn run_traces(
                         gz_buf.clear();
                         let mut enc = flate2::write::GzEncoder::new(
                             std::mem::take(&mut gz_buf),
-                            flate2::Compression::default(),
+                            flate2::Compression::fast(),
                         );
                         // Writing into a Vec cannot fail.
                         let _ = enc.write_all(&raw);
