@@ -4,7 +4,7 @@
 # to its object store, then queried through the Tempo API: lookups by id and TraceQL
 # searches over 1 h and 24 h; every answer is checked against the corpus.
 #
-# usage: benches/run-traces.sh [MSPANS] [HOURS]          (defaults 20 and 24)
+# usage: benches/run-traces.sh [MSPANS] [HOURS]          (defaults 20.5 and 24: at least 20M spans)
 # environment:
 #   WORK=/tmp/...          where the data dir, logs and results go (default: a new temp dir)
 #   CONNECTIONS=4          OTLP connections (one Collector each)
@@ -23,7 +23,7 @@
 # Exit status: 0 when every answer is right, 1 otherwise (and on any failure).
 set -euo pipefail
 
-MSPANS=${1:-20}
+MSPANS=${1:-20.5}
 HOURS=${2:-24}
 CONNECTIONS=${CONNECTIONS:-4}
 BATCH_SPANS=${BATCH_SPANS:-1000}

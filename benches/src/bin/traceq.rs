@@ -167,6 +167,17 @@ fn check_lookup(id: &str, want: u64, got: Answer, bad: &mut Vec<String>) -> Opti
     }
 }
 
+/// A rate with a k or M suffix and three significant digits or so.
+fn per_second(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2} M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1} k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
 fn cpu(pid: Option<u32>, tck: u64) -> Option<f64> {
     pid.and_then(|p| cpu_seconds(Some(p), tck))
 }
@@ -340,7 +351,7 @@ async fn main() -> anyhow::Result<()> {
         };
         let rate = cpu_run
             .filter(|c| *c > 0.0)
-            .map(|c| format!("{:.1} M", s.window_spans as f64 / c / 1e6))
+            .map(|c| per_second(s.window_spans as f64 / c))
             .unwrap_or_else(|| "-".into());
         let (p50, p90) = (quantile(&times, 0.5), quantile(&times, 0.9));
         println!(
@@ -356,7 +367,8 @@ async fn main() -> anyhow::Result<()> {
         );
         rows.push(format!(
             "| `{}` over {} | {} traces expected, {found} found | median {}, p90 {} | {} per run | {rate} spans/s per core | {verdict} |",
-            s.q,
+            // A pipe inside a Markdown table cell ends the cell unless escaped.
+            s.q.replace('|', "\\|"),
             s.name.rsplit('_').next().unwrap_or(""),
             s.traces,
             ms(p50),
@@ -399,5 +411,12 @@ mod tests {
             br#"{"traces":[{"traceID":"00ab"},{"traceID":"AB"},{"traceID":"cd"}],"metrics":{}}"#;
         assert_eq!(search_ids(body).expect("ids").len(), 2);
         assert!(search_ids(br#"{"metrics":{}}"#).is_err());
+    }
+
+    #[test]
+    fn rates_keep_their_digits() {
+        assert_eq!(per_second(125_900.0), "125.9 k");
+        assert_eq!(per_second(12_345_678.0), "12.35 M");
+        assert_eq!(per_second(42.0), "42");
     }
 }
