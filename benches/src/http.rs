@@ -12,6 +12,42 @@ use tokio::net::TcpStream;
 
 use crate::{Error, Result};
 
+/// Percent-encodes a query parameter value (everything but RFC 3986's unreserved bytes).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The `q` quantile (nearest rank) of some durations; zero when there are none.
+pub fn quantile(runs: &[Duration], q: f64) -> Duration {
+    let mut r = runs.to_vec();
+    r.sort();
+    if r.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((q * r.len() as f64).ceil() as usize).clamp(1, r.len()) - 1;
+    r[i]
+}
+
+/// A duration in milliseconds with three significant digits or so.
+pub fn ms(d: Duration) -> String {
+    let m = d.as_secs_f64() * 1000.0;
+    if m >= 100.0 {
+        format!("{m:.0} ms")
+    } else if m >= 10.0 {
+        format!("{m:.1} ms")
+    } else {
+        format!("{m:.2} ms")
+    }
+}
+
 /// Where requests go: `http://host:port/path?query`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {

@@ -3,6 +3,8 @@
 //! receiver, and probes that time the read side (`/api/v1/series`, remote read, export).
 //! The log benchmark: a generated Kubernetes log corpus pushed to a Loki push endpoint, and
 //! the answers its queries must give (see [`Corpus`]).
+//! The trace benchmark: generated OTLP traces of a web shop sent to an OTLP/HTTP endpoint,
+//! and the answers of lookups by id and TraceQL searches (see [`TracePlan`]).
 //!
 //! Invariants: the data depends only on the seed, the series count, the interval and the
 //! start time, never on the connection count or batch size, so Cairn, Prometheus and
@@ -17,9 +19,10 @@ mod node;
 mod probe;
 mod proc;
 mod rng;
+mod traces;
 mod workload;
 
-pub use http::{Connection, Response, Target};
+pub use http::{Connection, Response, Target, ms, percent_encode, quantile};
 pub use load::{LoadConfig, LoadReport, Protocol, encode_chunk, run};
 pub use logs::{
     Corpus, CorpusSpec, Cursor, Expected, Format, JSON_NAMESPACE, LOGFMT_NAMESPACE, LineCache,
@@ -28,6 +31,11 @@ pub use logs::{
 };
 pub use probe::{ReadOutcome, Timing, remote_read, time_get};
 pub use proc::{cpu_seconds, peak_rss_kib};
+pub use traces::{
+    ERROR_SERVICE, GAP_NS, HTTP_5XX_QUERY, SampleTrace, SearchExpect, Tally, TraceExpect,
+    TraceLoadConfig, TraceLoadReport, TracePlan, TraceSpec, WINDOWS, run_traces,
+    service_error_query, service_names,
+};
 pub use workload::{Chunk, Round, Workload, WorkloadSpec, instance_of};
 
 use std::time::Duration;

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use cairn_benches::{
     Connection, Corpus, CorpusSpec, Expected, JSON_NAMESPACE, LOGFMT_NAMESPACE, LogQuery,
     MetricQuery, NEEDLE, Parser as LineParser, QUERY_APP, Selector, Target, cpu_seconds,
-    expected_logs, expected_metric,
+    expected_logs, expected_metric, ms, percent_encode, quantile,
 };
 use clap::Parser;
 use hyper::Method;
@@ -145,18 +145,6 @@ fn queries() -> Vec<Spec> {
     out
 }
 
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn path(spec: &Spec, end: i64) -> String {
     let start = end - spec.span;
     let q = percent_encode(&spec.logql);
@@ -168,27 +156,6 @@ fn path(spec: &Spec, end: i64) -> String {
             "/loki/api/v1/query_range?query={q}&start={start}&end={end}&step={}",
             step / 1_000_000_000
         ),
-    }
-}
-
-fn quantile(runs: &[Duration], q: f64) -> Duration {
-    let mut r = runs.to_vec();
-    r.sort();
-    if r.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((q * r.len() as f64).ceil() as usize).clamp(1, r.len()) - 1;
-    r[i]
-}
-
-fn ms(d: Duration) -> String {
-    let m = d.as_secs_f64() * 1000.0;
-    if m >= 100.0 {
-        format!("{m:.0} ms")
-    } else if m >= 10.0 {
-        format!("{m:.1} ms")
-    } else {
-        format!("{m:.2} ms")
     }
 }
 

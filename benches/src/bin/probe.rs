@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use cairn_benches::{Connection, Target, Timing, remote_read, time_get};
+use cairn_benches::{Connection, Target, Timing, percent_encode, remote_read, time_get};
 use cairn_model::{MatchOp, Matcher};
 use clap::{Parser, Subcommand};
 
@@ -50,18 +50,6 @@ enum What {
         #[arg(long)]
         selector: String,
     },
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn seconds(ms: i64) -> String {

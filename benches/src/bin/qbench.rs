@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use cairn_benches::{Connection, Target, Workload, WorkloadSpec};
+use cairn_benches::{Connection, Target, Workload, WorkloadSpec, percent_encode};
 use clap::Parser;
 use hyper::Method;
 use serde_json::Value as Json;
@@ -138,18 +138,6 @@ fn queries() -> Vec<QuerySpec> {
             window_ms: 5 * MIN,
         },
     ]
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn seconds(ms: i64) -> String {
