@@ -1,21 +1,17 @@
-//! How many spans per second one generator takes, with both processors on: run with
-//! `cargo test --release -p cairn-spanmetrics --test throughput -- --ignored --nocapture`.
+//! How many spans per second one generator takes, with both processors on, and what a
+//! collection costs. Run with `cargo bench -p cairn-spanmetrics --bench generator`.
 
-#[path = "support/spans.rs"]
+#[path = "../tests/support/spans.rs"]
 mod spans;
-
-use std::time::Instant;
 
 use cairn_model::SpanKind;
 use cairn_spanmetrics::{Generator, GeneratorConfig};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spans::{SpanExt, batch, resource, span};
 
-#[test]
-#[ignore = "a measurement, not a check"]
-fn spans_per_second() {
+fn bench(c: &mut Criterion) {
     let cfg: GeneratorConfig =
         serde_yaml_ng::from_str("processors: [span-metrics, service-graphs]").expect("parses");
-    let mut g = Generator::new(cfg).expect("valid");
     // Batches of 100 traces, each a client span of service s<i> and the server span of
     // s<i+1> it called, with 20 span names: 200 spans per batch, every edge paired.
     let batches: Vec<_> = (0..50u32)
@@ -56,27 +52,26 @@ fn spans_per_second() {
         })
         .collect();
     let spans: usize = batches.iter().map(|b| b.span_count()).sum();
-    let rounds = 20;
-    let start = Instant::now();
-    let mut now = 0;
-    for _ in 0..rounds {
-        for b in &batches {
-            g.observe(b, now);
-            now += 1;
-        }
+    let mut group = c.benchmark_group("generator");
+    group.throughput(Throughput::Elements(spans as u64));
+    group.bench_function("observe", |b| {
+        let mut g = Generator::new(cfg.clone()).expect("valid");
+        let mut now = 0;
+        b.iter(|| {
+            for batch in &batches {
+                g.observe(batch, now);
+                now += 1;
+            }
+        })
+    });
+    group.finish();
+    let mut g = Generator::new(cfg).expect("valid");
+    for (now, batch) in batches.iter().enumerate() {
+        g.observe(batch, now as i64);
     }
-    let observe = start.elapsed();
-    let start = Instant::now();
-    let samples = g.collect(now).len();
-    let collect = start.elapsed();
-    let per_sec = (spans * rounds) as f64 / observe.as_secs_f64();
-    println!(
-        "{} spans in {:?}: {:.0} spans/s; collect of {} samples in {:?}",
-        spans * rounds,
-        observe,
-        per_sec,
-        samples,
-        collect
-    );
-    assert!(samples > 0);
+    let now = batches.len() as i64;
+    c.bench_function("generator/collect", |b| b.iter(|| g.collect(now).len()));
 }
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,13 +1,15 @@
-//! Evaluation speed on synthetic traces (ignored by default; run with
-//! `cargo test --release -p cairn-traceql --test throughput -- --ignored --nocapture`).
+//! Evaluation speed on synthetic traces, in spans per second on one core: searches over 2000
+//! traces of 50 spans, structural operators over one trace of 20000 spans, and a metrics
+//! query. Run with `cargo bench -p cairn-traceql --bench eval`.
 
-use std::time::Instant;
+use std::hint::black_box;
 
 use cairn_model::{
     Attribute, Resource, ResourceSpans, Scope, ScopeSpans, Span, SpanId, SpanKind, Status,
     StatusCode, Trace, TraceId,
 };
 use cairn_traceql::{Compiled, MetricsEvaluator, QueryRange, parse_and_validate};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// A trace of `n` spans in a tree of fan-out 4 over 5 services.
 fn trace(t: u64, n: u64) -> Trace {
@@ -64,11 +66,10 @@ fn trace(t: u64, n: u64) -> Trace {
     Trace::from_resources(trace_id, groups)
 }
 
-#[test]
-#[ignore]
-fn throughput() {
+fn bench(c: &mut Criterion) {
     let traces: Vec<Trace> = (0..2000).map(|t| trace(t, 50)).collect();
-    let spans = 2000 * 50;
+    let mut g = c.benchmark_group("search");
+    g.throughput(Throughput::Elements(2000 * 50));
     for q in [
         "{ }",
         "{ span.http.status_code >= 500 && resource.service.name = \"svc-1\" }",
@@ -77,31 +78,29 @@ fn throughput() {
         "{ resource.service.name = \"svc-0\" } >> { status = error }",
         "{ kind = server } &> { kind = client }",
     ] {
-        let c = Compiled::new(&parse_and_validate(q).expect("valid")).expect("compiles");
-        let start = Instant::now();
-        let mut matched = 0usize;
-        for t in &traces {
-            matched += c.evaluate(t).expect("evaluates").spansets.len();
-        }
-        let el = start.elapsed();
-        println!(
-            "{q}: {:.0} traces/s, {:.1} M spans/s ({matched} spansets)",
-            traces.len() as f64 / el.as_secs_f64(),
-            spans as f64 / el.as_secs_f64() / 1e6
-        );
+        let compiled = Compiled::new(&parse_and_validate(q).expect("valid")).expect("compiles");
+        g.bench_function(q, |b| {
+            b.iter(|| {
+                traces
+                    .iter()
+                    .map(|t| compiled.evaluate(t).expect("evaluates").spansets.len())
+                    .sum::<usize>()
+            })
+        });
     }
+    g.finish();
     // One large trace: structural operators stay near linear in its spans.
     let big = trace(9999, 20_000);
+    let mut g = c.benchmark_group("structural");
+    g.throughput(Throughput::Elements(20_000));
+    g.sample_size(10);
     for q in ["{ } >> { }", "{ } ~ { }", "{ } !< { }", "{ } &>> { }"] {
-        let c = Compiled::new(&parse_and_validate(q).expect("valid")).expect("compiles");
-        let start = Instant::now();
-        let m = c.evaluate(&big).expect("evaluates");
-        println!(
-            "{q} over one trace of 20000 spans: {:?} ({} spans matched)",
-            start.elapsed(),
-            m.spansets.iter().map(|s| s.spans.len()).sum::<usize>()
-        );
+        let compiled = Compiled::new(&parse_and_validate(q).expect("valid")).expect("compiles");
+        g.bench_function(q, |b| {
+            b.iter(|| black_box(compiled.evaluate(&big).expect("evaluates").spansets.len()))
+        });
     }
+    g.finish();
     let q = parse_and_validate(
         "{ } | quantile_over_time(duration, .5, .99) by (resource.service.name)",
     )
@@ -111,15 +110,19 @@ fn throughput() {
         end_ns: 1_700_000_000_000_000_000 + 3_600_000_000_000,
         step_ns: 60_000_000_000,
     };
-    let mut ev = MetricsEvaluator::new(&q, range).expect("compiles");
-    let start = Instant::now();
-    for t in &traces {
-        ev.observe(t).expect("observes");
-    }
-    let n = ev.finish().series.len();
-    let el = start.elapsed();
-    println!(
-        "metrics quantile by service: {:.1} M spans/s ({n} series)",
-        spans as f64 / el.as_secs_f64() / 1e6
-    );
+    let mut g = c.benchmark_group("metrics");
+    g.throughput(Throughput::Elements(2000 * 50));
+    g.bench_function("quantile_over_time by service", |b| {
+        b.iter(|| {
+            let mut ev = MetricsEvaluator::new(&q, range).expect("compiles");
+            for t in &traces {
+                ev.observe(t).expect("observes");
+            }
+            ev.finish().series.len()
+        })
+    });
+    g.finish();
 }
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
