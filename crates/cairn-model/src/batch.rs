@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use crate::{LabelRef, Sample};
+use crate::{LabelRef, Labels, Sample};
 
 /// Prometheus metric types, in the order of both remote-write protos.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -166,6 +166,37 @@ impl<'a> WriteBatch<'a> {
         self.exemplars.clear();
         self.histograms.clear();
         self.metadata.clear();
+    }
+
+    /// Appends a series of one sample, as the rule engine and the span metrics generators
+    /// write the series they compute.
+    pub fn push_sample(&mut self, labels: &'a Labels, sample: Sample) {
+        let l0 = self.labels.len();
+        self.labels.extend(labels.iter());
+        let s0 = self.samples.len();
+        self.samples.push(sample);
+        let e0 = self.exemplars.len();
+        self.series.push(SeriesRefs {
+            labels: l0..self.labels.len(),
+            samples: s0..s0 + 1,
+            exemplars: e0..e0,
+            ..SeriesRefs::default()
+        });
+    }
+
+    /// Adds an exemplar to the series pushed last (its labels follow the series' own in the
+    /// arena, as the decoders lay them out).
+    pub fn push_exemplar(&mut self, labels: &'a Labels, value: f64, timestamp_ms: i64) {
+        let l0 = self.labels.len();
+        self.labels.extend(labels.iter());
+        self.exemplars.push(ExemplarRef {
+            labels: l0..self.labels.len(),
+            value,
+            timestamp_ms,
+        });
+        if let Some(s) = self.series.last_mut() {
+            s.exemplars.end = self.exemplars.len();
+        }
     }
 
     /// The labels of series `s`.

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cairn_model::{ExemplarRef, LabelRef, Labels, SeriesRefs, TenantId, TraceBatch, WriteBatch};
+use cairn_model::{Labels, TenantId, TraceBatch, WriteBatch};
 use cairn_spanmetrics::{Collection, Exemplar, Generator, GeneratorConfig, GeneratorStats};
 use parking_lot::Mutex;
 use prometheus_client::metrics::family::Family;
@@ -262,32 +262,12 @@ fn write_batch(c: &Collection) -> WriteBatch<'_> {
     }
     let mut batch = WriteBatch::default();
     for (labels, sample) in &c.samples {
-        let l0 = batch.labels.len();
-        batch
-            .labels
-            .extend(labels.iter().map(|l| LabelRef::new(l.name, l.value)));
-        let s0 = batch.samples.len();
-        batch.samples.push(*sample);
-        let e0 = batch.exemplars.len();
-        if let Some(list) = exemplars.get(labels) {
-            for e in list.iter().filter(|e| e.t == sample.t) {
-                let el0 = batch.labels.len();
-                batch
-                    .labels
-                    .extend(e.labels.iter().map(|l| LabelRef::new(l.name, l.value)));
-                batch.exemplars.push(ExemplarRef {
-                    labels: el0..batch.labels.len(),
-                    value: e.value,
-                    timestamp_ms: e.t,
-                });
+        batch.push_sample(labels, *sample);
+        for e in exemplars.get(labels).into_iter().flatten() {
+            if e.t == sample.t {
+                batch.push_exemplar(&e.labels, e.value, e.t);
             }
         }
-        batch.series.push(SeriesRefs {
-            labels: l0..l0 + labels.len(),
-            samples: s0..s0 + 1,
-            exemplars: e0..batch.exemplars.len(),
-            ..SeriesRefs::default()
-        });
     }
     batch
 }

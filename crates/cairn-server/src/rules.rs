@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_model::{
-    LabelRef, LabelValuesRequest, Labels, LogQuerier, MetricMetadata, Querier, QueryError, Sample,
-    SelectRequest, Series, SeriesRefs, SeriesRequest, TenantId, WriteBatch,
+    LabelValuesRequest, Labels, LogQuerier, MetricMetadata, Querier, QueryError, Sample,
+    SelectRequest, Series, SeriesRequest, TenantId, WriteBatch,
 };
 use cairn_promql::{Engine, EngineOptions};
 use cairn_rules::{
@@ -87,17 +87,7 @@ impl RuleStore for StoreRules {
     async fn append(&self, tenant: &TenantId, series: &[(Labels, Sample)]) -> Result<(), String> {
         let mut batch = WriteBatch::default();
         for (labels, sample) in series {
-            let l0 = batch.labels.len();
-            batch
-                .labels
-                .extend(labels.iter().map(|l| LabelRef::new(l.name, l.value)));
-            let s0 = batch.samples.len();
-            batch.samples.push(*sample);
-            batch.series.push(SeriesRefs {
-                labels: l0..batch.labels.len(),
-                samples: s0..s0 + 1,
-                ..SeriesRefs::default()
-            });
+            batch.push_sample(labels, *sample);
         }
         let appended = self.0.append(tenant, &batch).await.map_err(|f| f.message)?;
         // Out-of-order or duplicate refusals of single samples are not the rule's fault
