@@ -88,8 +88,7 @@ pub(super) fn search_params(
     let range = seconds_range(q, now_ns)?;
     let query = param(q, "q").map(str::to_string);
     let tags = match param(q, "tags") {
-        Some(t) if query.is_some() => {
-            let _ = t;
+        Some(_) if query.is_some() => {
             return Err("invalid request: can't specify tags and q in the same query".into());
         }
         Some(t) => parse_tags(t)?,

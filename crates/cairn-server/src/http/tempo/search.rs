@@ -233,6 +233,15 @@ fn check_scope(q: &HashMap<String, String>) -> Result<Option<&str>, ApiError> {
     }
 }
 
+/// Adds the keys of `attrs` not yet in `set` (cloning only new ones).
+fn add_keys(set: &mut BTreeSet<String>, attrs: &[cairn_model::Attribute]) {
+    for a in attrs {
+        if !set.contains(&a.key) {
+            set.insert(a.key.clone());
+        }
+    }
+}
+
 /// Tag names by scope, from the store's per-block lists and the head, or (v2 with a `q`
 /// that parses) from the spans that `q` matches.
 async fn tag_names(
@@ -268,23 +277,15 @@ async fn tag_names(
                 for ss in &m.spansets {
                     for &i in &ss.spans {
                         let sr = m.index.span(i);
-                        let keys =
-                            |set: &mut BTreeSet<String>, attrs: &[cairn_model::Attribute]| {
-                                for a in attrs {
-                                    if !set.contains(&a.key) {
-                                        set.insert(a.key.clone());
-                                    }
-                                }
-                            };
-                        keys(&mut acc[0], &sr.resource.attributes);
-                        keys(&mut acc[1], &sr.span.attributes);
+                        add_keys(&mut acc[0], &sr.resource.attributes);
+                        add_keys(&mut acc[1], &sr.span.attributes);
                         for e in &sr.span.events {
-                            keys(&mut acc[2], &e.attributes);
+                            add_keys(&mut acc[2], &e.attributes);
                         }
                         for l in &sr.span.links {
-                            keys(&mut acc[3], &l.attributes);
+                            add_keys(&mut acc[3], &l.attributes);
                         }
-                        keys(&mut acc[4], &sr.scope.attributes);
+                        add_keys(&mut acc[4], &sr.scope.attributes);
                     }
                 }
                 Ok(ControlFlow::Continue(()))
