@@ -93,6 +93,9 @@ pub enum WireError {
     /// A traces request body that does not follow OTLP; the message says where and why.
     #[error("{0}")]
     InvalidTraceBody(String),
+    /// A metrics request body that does not follow OTLP; the message says where and why.
+    #[error("{0}")]
+    InvalidMetricsBody(String),
     /// A forward protocol message that does not follow the protocol.
     #[error("forward protocol: {0}")]
     Forward(String),

@@ -13,6 +13,11 @@
 //! would; [`decode_otlp_logs`] and [`map_otlp_logs`] map OTLP logs as Loki does. Every log
 //! decoder bounds its work with [`LogDecodeLimits`].
 //!
+//! Metrics over OTLP: [`decode_otlp_metrics`] and [`map_otlp_metrics`] map OTLP metrics to
+//! series as Prometheus' OTLP receiver does ([`OtlpMetricsMapping`], [`TranslationStrategy`]);
+//! [`MappedMetrics::fill_batch`] lays them into a [`cairn_model::WriteBatch`] through the
+//! remote write label checks and limits.
+//!
 //! Invariants: no decoder panics on any input, and remote write decoding allocates nothing per
 //! label or sample: labels are `&str` slices of the decompressed body, checked as UTF-8, kept
 //! in the batch's arenas. An unreadable body is a [`WireError`] and leaves the batch empty; a
@@ -26,6 +31,7 @@ mod error;
 mod histogram;
 mod logs;
 mod negotiate;
+mod otlp_metrics;
 mod pb;
 mod read;
 mod report;
@@ -48,6 +54,11 @@ pub use chunked::{
 pub use error::{Result, WireError};
 pub use logs::*;
 pub use negotiate::{Protocol, negotiate};
+pub use otlp_metrics::{
+    LabelNamer, MAX_REPORTED_ERRORS, MappedExemplar, MappedMetadata, MappedMetrics, MappedSeries,
+    MetricNamer, NamingType, OtlpMetricsMapping, OtlpMetricsReport, TranslationStrategy,
+    decode_otlp_metrics, encode_metrics_response, map_otlp_metrics, partial_success, unit_name,
+};
 pub use read::{
     Query, ReadHints, ReadRequest, ResponseType, decode_read_request, decode_read_response,
     encode_read_request, encode_read_response,

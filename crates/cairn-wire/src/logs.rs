@@ -21,7 +21,7 @@ mod limits;
 mod loki;
 mod mapping;
 mod msgpack;
-mod otlp;
+pub(crate) mod otlp;
 mod selector;
 
 pub use encoding::decode_content_encoding;

@@ -16,7 +16,7 @@
 //! An entry's structured metadata holds its own attributes first, then the resource's, then
 //! the scope's; when names repeat the first is kept.
 
-mod value;
+pub(crate) mod value;
 
 use std::collections::HashMap;
 
