@@ -7,6 +7,7 @@ mod env;
 mod log_limits;
 mod log_storage;
 mod logs;
+mod otlp;
 mod query;
 mod raw;
 mod rules;
@@ -28,6 +29,7 @@ pub use alertmanager::{AlertmanagerConfig, AlertmanagerSource};
 pub use log_limits::LogLimits;
 pub use log_storage::LogStorageConfig;
 pub use logs::{FluentBitConfig, ForwardConfig, LogsConfig};
+pub use otlp::OtlpConfig;
 pub use query::QueryConfig;
 pub use rules::RulesConfig;
 pub use slos::SlosConfig;
@@ -60,6 +62,8 @@ pub struct Config {
     pub logs: LogsConfig,
     /// `traces:` the trace store and the limits of trace ingestion.
     pub traces: TracesConfig,
+    /// `otlp:` how OTLP metrics become Prometheus series (Prometheus' keys).
+    pub otlp: OtlpConfig,
 }
 
 /// `server:` section.
@@ -536,6 +540,7 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
     let slos = slos::validate(&v, raw.slos, file)?;
     let logs = logs::validate(&v, raw.logs)?;
     let traces = traces::validate(&v, raw.traces)?;
+    let otlp = otlp::validate(&v, raw.otlp)?;
     Ok(Config {
         server,
         storage,
@@ -548,6 +553,7 @@ fn validate(raw: RawConfig, file: &str) -> Result<Config> {
         slos,
         logs,
         traces,
+        otlp,
     })
 }
 

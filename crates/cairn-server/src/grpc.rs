@@ -1,6 +1,7 @@
 //! The OTLP/gRPC listener (`server.otlp_grpc_listen`, default `:4317`): the logs service
-//! `opentelemetry.proto.collector.logs.v1.LogsService/Export` and the traces service
-//! `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip and zstd requests, and
+//! `opentelemetry.proto.collector.logs.v1.LogsService/Export`, the traces service
+//! `opentelemetry.proto.collector.trace.v1.TraceService/Export` and the metrics service
+//! (`grpc/metrics.rs`), gzip and zstd requests, and
 //! messages up to the tenant's `limits.max_decoded_size` (tonic's 4 MiB default would refuse
 //! the Collector's larger batches).
 //!
@@ -8,6 +9,8 @@
 //! spans were refused), `INVALID_ARGUMENT` when nothing could be taken, `RESOURCE_EXHAUSTED` for the
 //! rate and stream limits and `UNAVAILABLE` for store trouble, both of which clients retry.
 //! The tenant is the `x-scope-orgid` metadata, as the header on HTTP.
+
+mod metrics;
 
 use std::sync::Arc;
 
@@ -236,6 +239,10 @@ pub(crate) async fn serve(
     .accept_compressed(CompressionEncoding::Gzip)
     .accept_compressed(CompressionEncoding::Zstd)
     .max_decoding_message_size(max);
+    let metrics = metrics::Metrics::server(Arc::clone(&state))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Zstd)
+        .max_decoding_message_size(max);
     let logs = LogsServiceServer::new(Logs { state })
         .accept_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Zstd)
@@ -244,6 +251,7 @@ pub(crate) async fn serve(
     tonic::transport::Server::builder()
         .add_service(logs)
         .add_service(traces)
+        .add_service(metrics)
         .serve_with_incoming_shutdown(incoming, async move { stop.cancelled().await })
         .await
         .map_err(|e| e.to_string())

@@ -10,6 +10,7 @@ mod json;
 mod log_body;
 mod loki;
 mod otlp;
+mod otlp_metrics;
 mod params;
 mod promql;
 mod query;
@@ -38,6 +39,9 @@ use crate::config::Config;
 use crate::metrics::ServerMetrics;
 pub(crate) use error::{ApiError, Style};
 pub(crate) use otlp::store_traces;
+pub(crate) use otlp_metrics::{
+    count_request as count_otlp_metrics_request, ingest as ingest_otlp_metrics,
+};
 
 /// The header naming the tenant (Mimir, Loki, Tempo).
 pub(crate) const ORG_ID_HEADER: &str = "x-scope-orgid";
@@ -301,6 +305,8 @@ fn log_push_routes() -> Router<Arc<AppState>> {
         .route("/otlp/v1/logs", post(otlp::logs))
         .route("/v1/traces", post(otlp::traces))
         .route("/otlp/v1/traces", post(otlp::traces))
+        .route("/v1/metrics", post(otlp_metrics::metrics))
+        .route("/otlp/v1/metrics", post(otlp_metrics::metrics))
 }
 
 /// The router of the OTLP/HTTP port (`server.otlp_http_listen`): the OTLP paths only.
@@ -308,6 +314,7 @@ pub(crate) fn otlp_router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/logs", post(otlp::logs))
         .route("/v1/traces", post(otlp::traces))
+        .route("/v1/metrics", post(otlp_metrics::metrics))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
 }

@@ -26,7 +26,8 @@ mod storage;
 pub use config::{
     AlertmanagerConfig, AlertmanagerSource, Config, FluentBitConfig, ForwardConfig, Limits,
     LogFormat, LogLimits, LogStorageConfig, LogsConfig, MultitenancyConfig, ObjectStoreConfig,
-    QueryConfig, RulesConfig, S3Config, ServerConfig, SlosConfig, StorageConfig, TracesConfig,
+    OtlpConfig, QueryConfig, RulesConfig, S3Config, ServerConfig, SlosConfig, StorageConfig,
+    TracesConfig,
 };
 pub use error::{Error, Result};
 pub use rules::load_rules;

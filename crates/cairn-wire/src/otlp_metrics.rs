@@ -171,6 +171,15 @@ impl OtlpMetricsReport {
         }
     }
 
+    /// Adds samples the store refused (out of order, duplicates, too old), one error each,
+    /// with the first messages.
+    pub fn refuse_samples(&mut self, samples: usize, messages: Vec<String>) {
+        self.rejected_data_points += samples as u64;
+        self.error_count += samples.max(messages.len());
+        let room = MAX_REPORTED_ERRORS.saturating_sub(self.errors.len());
+        self.errors.extend(messages.into_iter().take(room));
+    }
+
     /// Adds the series the batch validation refused (limits, duplicate names).
     pub fn add_rejections(&mut self, report: &DecodeReport) {
         for r in &report.rejected {

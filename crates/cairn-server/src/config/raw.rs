@@ -27,6 +27,7 @@ pub(crate) struct RawConfig {
     pub(crate) slos: Option<super::slos::RawSlos>,
     pub(crate) logs: Option<super::logs::RawLogs>,
     pub(crate) traces: Option<super::traces::RawTraces>,
+    pub(crate) otlp: Option<super::otlp::RawOtlp>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -212,6 +212,55 @@ fn traces_section_is_validated_with_key_names() {
 }
 
 #[test]
+fn otlp_section_takes_prometheus_keys_and_rules() {
+    let c = parse("").unwrap();
+    assert_eq!(c.otlp.metrics, cairn_wire::OtlpMetricsMapping::default());
+    let c = parse(
+        "otlp:\n  translation_strategy: NoUTF8EscapingWithSuffixes\n  promote_resource_attributes: [' k8s.pod.name ', cloud.region]\n  promote_scope_metadata: true\n  label_name_underscore_sanitization: false\n",
+    )
+    .unwrap();
+    let m = &c.otlp.metrics;
+    assert_eq!(
+        m.translation_strategy,
+        cairn_wire::TranslationStrategy::NoUtf8EscapingWithSuffixes
+    );
+    assert_eq!(
+        m.promote_resource_attributes,
+        ["k8s.pod.name", "cloud.region"]
+    );
+    assert!(m.promote_scope_metadata);
+    assert!(!m.label_name_underscore_sanitization);
+    assert!(m.label_name_preserve_multiple_underscores);
+    for (yaml, key) in [
+        (
+            "otlp:\n  translation_strategy: Legacy\n",
+            "otlp.translation_strategy",
+        ),
+        (
+            "otlp:\n  promote_all_resource_attributes: true\n  promote_resource_attributes: [a]\n",
+            "otlp.promote_resource_attributes",
+        ),
+        (
+            "otlp:\n  ignore_resource_attributes: [a]\n",
+            "otlp.ignore_resource_attributes",
+        ),
+        (
+            "otlp:\n  promote_resource_attributes: [a, ' a']\n",
+            "otlp.promote_resource_attributes[1]",
+        ),
+        (
+            "otlp:\n  promote_resource_attributes: ['']\n",
+            "otlp.promote_resource_attributes[0]",
+        ),
+    ] {
+        let e = parse(yaml).unwrap_err().to_string();
+        assert!(e.contains(key), "{yaml}: {e}");
+    }
+    let e = parse("otlp:\n  bogus: 1\n").unwrap_err().to_string();
+    assert!(e.contains("bogus"), "{e}");
+}
+
+#[test]
 fn negative_max_exemplars_is_refused_by_key() {
     let e = parse("storage:\n  exemplars:\n    max_exemplars: -1\n").unwrap_err();
     assert!(

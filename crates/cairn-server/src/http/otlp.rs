@@ -29,12 +29,12 @@ const FORMAT: &str = "otlp";
 
 /// How the client speaks, and so how the answer is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Encoding {
+pub(super) enum Encoding {
     Protobuf,
     Json,
 }
 
-fn encoding_of(headers: &HeaderMap) -> Encoding {
+pub(super) fn encoding_of(headers: &HeaderMap) -> Encoding {
     let json = header_str(headers, header::CONTENT_TYPE.as_str())
         .and_then(|c| c.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
@@ -226,7 +226,12 @@ fn grpc_code(status: StatusCode) -> i32 {
 }
 
 /// An error answer with a `google.rpc.Status` body.
-fn status_response(status: StatusCode, message: &str, enc: Encoding, retry: bool) -> Response {
+pub(super) fn status_response(
+    status: StatusCode,
+    message: &str,
+    enc: Encoding,
+    retry: bool,
+) -> Response {
     let code = grpc_code(status);
     let body = match enc {
         Encoding::Protobuf => {
@@ -250,7 +255,7 @@ fn status_response(status: StatusCode, message: &str, enc: Encoding, retry: bool
     resp
 }
 
-fn with_type(status: StatusCode, body: Vec<u8>, enc: Encoding) -> Response {
+pub(super) fn with_type(status: StatusCode, body: Vec<u8>, enc: Encoding) -> Response {
     let ct = match enc {
         Encoding::Protobuf => "application/x-protobuf",
         Encoding::Json => "application/json",
