@@ -4,6 +4,7 @@
 
 mod logql;
 mod logs;
+mod metrics;
 mod traceql;
 mod traces;
 
@@ -11,6 +12,7 @@ pub use logql::logql;
 pub use logs::{
     content_encoding, fluent_http, forward, loki_push_json, loki_push_proto, otlp_logs,
 };
+pub use metrics::otlp_metrics;
 pub use traceql::traceql;
 pub use traces::otlp_traces;
 
@@ -27,7 +29,7 @@ const MAX_DECODED: usize = 32 << 20;
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name, for the replay binary.
-pub const TARGETS: [(&str, Target); 13] = [
+pub const TARGETS: [(&str, Target); 14] = [
     ("remote_write_v1", remote_write_v1),
     ("remote_write_v2", remote_write_v2),
     ("remote_read", remote_read),
@@ -38,6 +40,7 @@ pub const TARGETS: [(&str, Target); 13] = [
     ("forward", forward),
     ("otlp_logs", otlp_logs),
     ("otlp_traces", otlp_traces),
+    ("otlp_metrics", otlp_metrics),
     ("content_encoding", content_encoding),
     ("logql", logql),
     ("traceql", traceql),

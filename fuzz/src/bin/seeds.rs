@@ -89,7 +89,7 @@ fn main() -> std::io::Result<()> {
             ],
         ),
     ];
-    for (target, inputs) in seeds.into_iter().chain(logs).chain(trace_seeds()) {
+    for (target, inputs) in seeds.into_iter().chain(logs).chain(trace_seeds()).chain(metric_seeds()) {
         let dir = root.join(target);
         std::fs::create_dir_all(&dir)?;
         for (i, data) in inputs.iter().enumerate() {
@@ -98,6 +98,21 @@ fn main() -> std::io::Result<()> {
         println!("{}: {} seeds", dir.display(), inputs.len());
     }
     Ok(())
+}
+
+/// Seeds for the OTLP metrics target: OTLP/JSON requests (format byte 1) with every metric
+/// kind, as the SDKs write them, and the same under the other strategies.
+fn metric_seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
+    let json = br#"{"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}, {"key": "host.name", "value": {"stringValue": "h"}}]}, "scopeMetrics": [{"scope": {"name": "lib", "version": "1"}, "metrics": [{"name": "http.requests", "unit": "1", "sum": {"aggregationTemporality": 2, "isMonotonic": true, "dataPoints": [{"timeUnixNano": "1700000000000000000", "asInt": "3", "attributes": [{"key": "code", "value": {"intValue": "200"}}], "exemplars": [{"asDouble": 1, "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b173"}]}]}}, {"name": "cpu", "unit": "1", "gauge": {"dataPoints": [{"timeUnixNano": "1700000000000000000", "asDouble": 0.5, "flags": 1}]}}, {"name": "latency", "unit": "s", "histogram": {"aggregationTemporality": 2, "dataPoints": [{"timeUnixNano": "1700000000000000000", "count": "3", "sum": 1.5, "bucketCounts": ["1", "1", "1"], "explicitBounds": [0.1, 1]}]}}, {"name": "rpc", "unit": "ms", "summary": {"dataPoints": [{"timeUnixNano": "1700000000000000000", "count": "2", "sum": 3, "quantileValues": [{"quantile": 0.5, "value": 1}]}]}}, {"name": "d", "sum": {"aggregationTemporality": 1, "dataPoints": [{"asInt": "1"}]}}]}]}]}"#;
+    let seeds = [1u8, 3, 5, 7, 0x19]
+        .iter()
+        .map(|&head| {
+            let mut v = vec![head];
+            v.extend_from_slice(json);
+            v
+        })
+        .collect();
+    vec![("otlp_metrics", seeds)]
 }
 
 /// Seeds for the OTLP traces target: a protobuf request with every field kind and an

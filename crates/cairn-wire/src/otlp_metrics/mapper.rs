@@ -257,6 +257,13 @@ impl Mapper<'_> {
             return;
         }
         let family = match self.namer.build(&metric.name, &metric.unit, kind) {
+            // Kept as sent (UTF-8 strategies), an empty name names no series.
+            Ok(f) if f.is_empty() => {
+                self.out
+                    .report
+                    .refuse(points, "metric name is empty".into());
+                return;
+            }
             Ok(f) => f,
             Err(e) => {
                 self.out.report.refuse(points, e);
