@@ -18,7 +18,10 @@ fn check(m: &MappedMetrics) {
             "labels unsorted or repeated: {:?}",
             s.labels
         );
-        assert!(s.labels.iter().all(|(_, v)| !v.is_empty()), "empty value kept");
+        assert!(
+            s.labels.iter().all(|(_, v)| !v.is_empty()),
+            "empty value kept"
+        );
         assert!(
             s.labels.iter().any(|(n, _)| n == METRIC_NAME),
             "series without a name"
@@ -39,10 +42,20 @@ fn check(m: &MappedMetrics) {
         "kept + rejected != mapped"
     );
     let samples: usize = batch.series.iter().map(|s| s.samples.len()).sum();
-    assert_eq!(samples, batch.samples.len(), "sample arena and series disagree");
+    assert_eq!(
+        samples,
+        batch.samples.len(),
+        "sample arena and series disagree"
+    );
     for s in &batch.series {
-        assert!(s.labels.end <= batch.labels.len(), "labels out of the arena");
-        assert!(s.exemplars.end <= batch.exemplars.len(), "exemplars out of the arena");
+        assert!(
+            s.labels.end <= batch.labels.len(),
+            "labels out of the arena"
+        );
+        assert!(
+            s.exemplars.end <= batch.exemplars.len(),
+            "exemplars out of the arena"
+        );
     }
 }
 
@@ -78,6 +91,9 @@ pub fn otlp_metrics(data: &[u8]) {
             format!("{:?}", m.series),
             "protobuf round trip maps differently"
         );
-        assert_eq!(again.report, m.report, "protobuf round trip reports differently");
+        assert_eq!(
+            again.report, m.report,
+            "protobuf round trip reports differently"
+        );
     }
 }

@@ -89,7 +89,12 @@ fn main() -> std::io::Result<()> {
             ],
         ),
     ];
-    for (target, inputs) in seeds.into_iter().chain(logs).chain(trace_seeds()).chain(metric_seeds()) {
+    for (target, inputs) in seeds
+        .into_iter()
+        .chain(logs)
+        .chain(trace_seeds())
+        .chain(metric_seeds())
+    {
         let dir = root.join(target);
         std::fs::create_dir_all(&dir)?;
         for (i, data) in inputs.iter().enumerate() {

@@ -1,7 +1,7 @@
 //! The mapping itself: resource and scope context, attributes to labels, one function per
 //! OTLP metric kind, exemplars and `target_info` (Prometheus' `PrometheusConverter`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cairn_model::{METRIC_NAME, MetricType, Sample};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -19,6 +19,9 @@ use super::{
 };
 use crate::logs::otlp::value::{as_string, hex};
 
+/// Most `target_info` samples one resource writes (module docs of `target_info`).
+const MAX_TARGET_INFO_SAMPLES: i64 = 64;
+
 /// Maps an export request (from the gRPC listener, or [`decode_otlp_metrics`]).
 pub fn map_otlp_metrics(
     req: &ExportMetricsServiceRequest,
@@ -31,6 +34,7 @@ pub fn map_otlp_metrics(
         out: MappedMetrics::default(),
         index: HashMap::new(),
         families: HashMap::new(),
+        target_info_seen: HashSet::new(),
     };
     for rm in &req.resource_metrics {
         let attrs: &[KeyValue] = rm.resource.as_ref().map_or(&[], |r| &r.attributes);
@@ -97,6 +101,8 @@ struct Mapper<'m> {
     out: MappedMetrics,
     /// Series by label set, to merge points of one series.
     index: HashMap<Vec<(String, String)>, usize>,
+    /// `target_info` samples written, by series index and time.
+    target_info_seen: HashSet<(usize, i64)>,
     /// Families whose metadata is recorded.
     families: HashMap<String, ()>,
 }
@@ -495,12 +501,14 @@ impl Mapper<'_> {
     /// A `target_info` sample, unless resources with the same labels already wrote one at
     /// that time.
     fn push_target_info(&mut self, labels: &[(String, String)], t: i64) {
-        let written = self
-            .index
-            .get(labels)
-            .is_some_and(|&i| self.out.series[i].samples.iter().any(|s| s.t == t));
-        if !written {
-            self.push(labels.to_vec(), Sample::new(t, 1.0), Vec::new());
+        if let Some(&i) = self.index.get(labels)
+            && !self.target_info_seen.insert((i, t))
+        {
+            return;
+        }
+        self.push(labels.to_vec(), Sample::new(t, 1.0), Vec::new());
+        if let Some(&i) = self.index.get(labels) {
+            self.target_info_seen.insert((i, t));
         }
     }
 
@@ -540,7 +548,12 @@ impl Mapper<'_> {
         }
         let labels = Self::series_labels(&base, "target_info", None);
         let (lo, hi) = (ms(lo), ms(hi));
-        let mut t = lo;
+        // Prometheus writes one sample per half lookback from the earliest point on; a request
+        // whose points lie far apart (a zero timestamp among current ones) would make that
+        // millions, so only the last MAX_TARGET_INFO_SAMPLES steps before `hi` are written.
+        let steps = (hi - lo) / TARGET_INFO_INTERVAL_MS;
+        let skip = (steps - MAX_TARGET_INFO_SAMPLES).max(0);
+        let mut t = lo + skip * TARGET_INFO_INTERVAL_MS;
         while t < hi {
             self.push_target_info(&labels, t);
             t += TARGET_INFO_INTERVAL_MS;

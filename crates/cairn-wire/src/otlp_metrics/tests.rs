@@ -260,7 +260,7 @@ fn number(attrs: &[(&str, &str)], t: u64, v: f64) -> NumberDataPoint {
     NumberDataPoint {
         attributes: kvs(attrs),
         time_unix_nano: t,
-        start_time_unix_nano: t - 60_000_000_000,
+        start_time_unix_nano: t.saturating_sub(60_000_000_000),
         value: Some(number_data_point::Value::AsDouble(v)),
         ..NumberDataPoint::default()
     }
@@ -872,6 +872,21 @@ fn target_info_spans_the_resource_points() {
     );
     let times: Vec<i64> = ti[0].samples.iter().map(|s| s.t - T_MS).collect();
     assert_eq!(times, [0, 150_000, 300_000, 400_000]);
+
+    // A point at time zero among current ones: bounded, the newest steps kept.
+    let req = request(
+        &[("service.name", "a"), ("k8s.pod.name", "p")],
+        vec![metric(
+            "g",
+            "",
+            gauge(vec![number(&[], 0, 1.0), number(&[], T, 2.0)]),
+        )],
+    );
+    let m = map_otlp_metrics(&req, &OtlpMetricsMapping::default());
+    let samples = &series_named(&m, "target_info")[0].samples;
+    assert_eq!(samples.len(), 66);
+    assert_eq!(samples.last().map(|s| s.t), Some(T_MS));
+    assert!(samples.windows(2).all(|w| w[0].t < w[1].t));
 
     // Only identifying attributes: no target_info; kept with the option.
     let req = request(
