@@ -45,7 +45,8 @@ if ! python3 -c 'import pyarrow.parquet' >/dev/null 2>&1; then
   echo "installing pyarrow"
   pip_install pyarrow
 fi
-# The real log and trace clients of tests/e2e_logs_clients.rs and tests/e2e_traces_clients.rs
+# The real log, trace and metric clients of tests/e2e_logs_clients.rs, tests/e2e_traces_clients.rs
+# and tests/e2e_otlp_metrics.rs
 # (scripts in tests/clients/).
 log_clients=(fluent-logger==0.11.1 python-logging-loki==0.3.1 opentelemetry-sdk==1.45.2
   opentelemetry-exporter-otlp-proto-grpc==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2)
@@ -53,7 +54,9 @@ log_client_imports='import fluent.sender, logging_loki, opentelemetry.sdk._logs
 import opentelemetry.exporter.otlp.proto.grpc._log_exporter
 import opentelemetry.exporter.otlp.proto.http._log_exporter
 import opentelemetry.exporter.otlp.proto.grpc.trace_exporter
-import opentelemetry.exporter.otlp.proto.http.trace_exporter'
+import opentelemetry.exporter.otlp.proto.http.trace_exporter
+import opentelemetry.exporter.otlp.proto.grpc.metric_exporter
+import opentelemetry.exporter.otlp.proto.http.metric_exporter'
 if ! python3 -c "$log_client_imports" >/dev/null 2>&1; then
   echo "installing ${log_clients[*]}"
   pip_install "${log_clients[@]}"

@@ -372,6 +372,26 @@ fn refusals_exemplars_and_status_codes() {
     assert_eq!(r.status, 415);
     let r = post(&otlp_http, "application/x-protobuf", &vec![0u8; 100 << 10]);
     assert_eq!(r.status, 413, "{}", r.text());
+    // gzip, as the Collector's exporters send it.
+    let gz = support::fluentbit::gzip(&otlp_json(json!([{"name": "zipped", "gauge": {
+        "dataPoints": [{"timeUnixNano": ns, "asDouble": 4.5}]}}])));
+    let r = http::post(
+        &otlp_http,
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+            ("X-Scope-OrgID", "t"),
+        ],
+        &gz,
+    )
+    .expect("POST");
+    assert_eq!((r.status, r.text()), (200, "{}".to_string()));
+    assert_eq!(
+        vector(&server, "t", "zipped", now_ms)
+            .into_values()
+            .collect::<Vec<_>>(),
+        vec![4.5]
+    );
     // An empty request is a success with nothing refused.
     let r = post(&otlp_http, "application/json", b"{}");
     assert_eq!((r.status, r.text()), (200, "{}".to_string()));

@@ -216,7 +216,7 @@ fn serve(
             println!("cairn OTLP/gRPC on {a}");
         }
         if let Some(a) = l.otlp_http {
-            println!("cairn OTLP/HTTP on http://{a} (/v1/logs, /v1/traces)");
+            println!("cairn OTLP/HTTP on http://{a} (/v1/logs, /v1/traces, /v1/metrics)");
         }
         if let Some(a) = l.forward {
             println!("cairn forward protocol on {a}");
