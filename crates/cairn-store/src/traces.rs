@@ -4,10 +4,10 @@
 //! traces keyed by trace id, the span-per-row block schema (see `block`), lookups by id and
 //! scans by time.
 //!
-//! Write path ([`TraceStore::append`]): a batch is split by trace id, logged to the trace WAL
-//! (`<data_dir>/wal-traces`, its own instance so trace cuts truncate it on their own
-//! schedule) and fsynced with the other appends queued meanwhile, and only then joined to
-//! the head and acknowledged. Spans of one trace arriving in many requests, in any order,
+//! Write path ([`TraceStore::append`]): a batch is logged to the trace WAL as sent (each
+//! resource once; `<data_dir>/wal-traces`, its own instance so trace cuts truncate it on
+//! their own schedule) and fsynced with the other appends queued meanwhile, and only then
+//! split by trace id, joined to the head and acknowledged. Spans of one trace arriving in many requests, in any order,
 //! are one trace in the head; a repeated span (same trace, span id and kind) is dropped.
 //!
 //! Cuts take the whole head (on size, on age, on flush): the traces are frozen and the WAL
@@ -251,10 +251,12 @@ impl TraceStore {
         if batch.span_count() == 0 {
             return Ok(TraceAppendOutcome::default());
         }
-        let parts = batch.split_by_trace();
+        // The record holds the request's groups as sent (each resource once), not the
+        // per-trace parts that repeat a resource for every trace it has spans in: replay
+        // splits it again.
         let mut payload = Vec::new();
-        let groups: Vec<_> = parts.iter().flat_map(|(_, g)| g).collect();
-        record::encode_trace_spans(&mut payload, tenant, groups.into_iter());
+        record::encode_trace_spans(&mut payload, tenant, batch.resources.iter());
+        let parts = batch.split_by_trace();
         let traces = parts.len() as u64;
         let _gate = self.gate.read().await;
         if self.is_closed() {

@@ -112,6 +112,8 @@ impl Trace {
                 schema_url,
                 scopes,
             } = rs;
+            // Moved into the trace by the first scope with new spans, not cloned.
+            let mut owned = Some((resource, schema_url));
             let mut ri = None;
             for ss in scopes {
                 let ScopeSpans {
@@ -126,7 +128,12 @@ impl Trace {
                     continue;
                 }
                 added += spans.len();
-                let r = *ri.get_or_insert_with(|| self.resource_group(&resource, &schema_url));
+                if ri.is_none()
+                    && let Some((res, url)) = owned.take()
+                {
+                    ri = Some(self.resource_group(res, url));
+                }
+                let Some(r) = ri else { continue };
                 let group = &mut self.resources[r].scopes;
                 match group
                     .iter_mut()
@@ -152,17 +159,17 @@ impl Trace {
         self.combine(other.resources)
     }
 
-    fn resource_group(&mut self, resource: &Resource, schema_url: &str) -> usize {
+    fn resource_group(&mut self, resource: Resource, schema_url: String) -> usize {
         if let Some(i) = self
             .resources
             .iter()
-            .position(|g| g.resource == *resource && g.schema_url == schema_url)
+            .position(|g| g.resource == resource && g.schema_url == schema_url)
         {
             return i;
         }
         self.resources.push(ResourceSpans {
-            resource: resource.clone(),
-            schema_url: schema_url.to_string(),
+            resource,
+            schema_url,
             scopes: Vec::new(),
         });
         self.resources.len() - 1

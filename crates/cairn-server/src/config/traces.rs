@@ -38,7 +38,7 @@ pub struct TracesConfig {
     pub row_group_spans: usize,
     /// Windows the compactor merges trace blocks into, ascending ([1h]).
     pub compaction_ranges: Vec<Duration>,
-    /// zstd level of trace blocks (3).
+    /// zstd level of trace blocks (6).
     pub zstd_level: i32,
     /// Bits per trace id of a block's id filter (10).
     pub filter_bits_per_key: u32,
@@ -61,7 +61,7 @@ impl Default for TracesConfig {
             head_max_age: Duration::from_secs(15 * 60),
             row_group_spans: 20_000,
             compaction_ranges: vec![Duration::from_secs(3600)],
-            zstd_level: 3,
+            zstd_level: 6,
             filter_bits_per_key: 10,
             max_attribute_bytes: 2048,
             max_spans_per_request: 1_000_000,

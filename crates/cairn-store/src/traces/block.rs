@@ -3,8 +3,11 @@
 //! Layout: `<tenant>/traces/blocks/<ULID>/{data.parquet, ids.bloom, meta.json}`, `meta.json`
 //! written last (the catalog names only complete blocks).
 //!
-//! `data.parquet` (zstd, dictionary encoding, page statistics, `cairn.schema_version` in the
-//! key-value metadata) holds one row per span, sorted by trace id, then start, then span id,
+//! `data.parquet` (zstd; dictionary encoding except for the columns whose values are nearly
+//! all distinct: `span_id`, `parent_span_id`, `start_unix_nano`, `duration_nano`, the span
+//! attributes' `value_int` and the events' `time_unix_nano`, plain under zstd; page
+//! statistics on the top-level columns only; `cairn.schema_version` in the key-value
+//! metadata) holds one row per span, sorted by trace id, then start, then span id,
 //! in the spirit of Tempo's vParquet4 flattened to one level:
 //! - trace-level columns, repeated on each of the trace's rows: `trace_id`
 //!   FixedSizeBinary(16), `trace_start_unix_nano`, `trace_end_unix_nano` UInt64,
