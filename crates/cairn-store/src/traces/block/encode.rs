@@ -16,6 +16,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
+use super::overflow::Overflow;
 use super::schema::{
     DEDICATED, SERVICE_NAME, attr_fields, attr_item, event_fields, link_fields, schema,
     struct_item, type_name, value_json,
@@ -480,6 +481,7 @@ pub(crate) struct EncodedTraceBlock {
     pub(crate) max_time: i64,
     pub(crate) num_traces: u64,
     pub(crate) num_spans: u64,
+    pub(crate) dedicated_overflow: Vec<String>,
 }
 
 /// Writes traces, in ascending id order, as one block.
@@ -490,6 +492,7 @@ pub(crate) struct TraceBlockWriter {
     row_groups: Vec<RowGroupMeta>,
     current: Option<RowGroupMeta>,
     tags: [BTreeSet<String>; 5],
+    overflow: Overflow,
     keys: Vec<u64>,
     last: Option<TraceId>,
 }
@@ -526,6 +529,7 @@ impl TraceBlockWriter {
             row_groups: Vec::new(),
             current: None,
             tags: Default::default(),
+            overflow: Overflow::default(),
             keys: Vec::new(),
             last: None,
         })
@@ -597,6 +601,7 @@ impl TraceBlockWriter {
     }
 
     fn note_tags(&mut self, r: &Resource, sc: &Scope, s: &Span) {
+        self.overflow.note(r, s);
         let [span, resource, event, link, scope] = &mut self.tags;
         for a in &r.attributes {
             if !resource.contains(&a.key) {
@@ -670,6 +675,7 @@ impl TraceBlockWriter {
             max_time,
             num_traces: self.keys.len() as u64,
             num_spans,
+            dedicated_overflow: self.overflow.keys(),
         })
     }
 }
