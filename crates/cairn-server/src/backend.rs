@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use cairn_model::{
     LogBatch, LogQuerier, Matcher, Querier, TenantId, Trace, TraceBatch, TraceId, WriteBatch,
 };
-use cairn_store::{ExemplarSeries, TagNames};
+use cairn_store::{ExemplarSeries, TagNames, TraceFilter};
 use tokio_util::sync::CancellationToken;
 
 /// What an append wrote and refused.
@@ -143,11 +143,13 @@ pub(crate) trait TracesStore: Send + Sync {
 
     /// Calls `f` with every trace of `tenant` having a span in `[start_ns, end_ns]`, source by
     /// source (the head, then blocks: a trace not yet compacted may come once per source),
-    /// until `f` breaks or `cancel` fires.
+    /// until `f` breaks or `cancel` fires. Block traces that `filter` (necessary for what `f`
+    /// looks for) rules out on their columns are left out.
     async fn scan_traces(
         &self,
         tenant: &TenantId,
         range: (u64, u64),
+        filter: &TraceFilter,
         cancel: &CancellationToken,
         f: &mut (dyn FnMut(Trace) -> ControlFlow<()> + Send),
     ) -> Result<TraceScanStats, StoreFailure>;

@@ -24,6 +24,7 @@
 mod block;
 mod config;
 mod cut;
+mod filter;
 mod head;
 mod metrics;
 mod query;
@@ -45,6 +46,7 @@ use ulid::Ulid;
 pub use block::{RowGroupMeta, TRACE_SCHEMA_VERSION, TagNames, TraceBlockMeta};
 pub use config::TraceStoreConfig;
 pub use cut::{TraceCompaction, TraceFlushOutcome};
+pub use filter::{SpanField, SpanFilter, TraceFilter, ValueTest};
 pub use metrics::{
     TRACES_BLOCK_UPLOAD_FAILURES_TOTAL, TRACES_BLOCKS_CUT_TOTAL, TRACES_BYTES_UPLOADED_TOTAL,
     TRACES_COMPACTION_FAILURES_TOTAL, TRACES_COMPACTIONS_TOTAL, TRACES_HEAD_BYTES,

@@ -19,8 +19,9 @@ use crate::{
     Aggregate, AggregateOp, Attribute, BinaryOp, Error, Expr, FieldExpr, Pipeline, Query, Result,
     ScalarExpr, SpansetExpr, SpansetOp, Stage,
 };
-use field::{CField, single_value, static_value};
-use value::binary;
+use field::{CField, single_value};
+pub(crate) use field::{kind, static_value, status};
+pub(crate) use value::{binary, compile_regex};
 
 /// Spans of one trace that a query matched together, with what the pipeline computed about
 /// them (`by()` values, aggregates).

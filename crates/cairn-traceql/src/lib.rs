@@ -26,11 +26,16 @@
 //! quantiles come from power-of-two buckets as Tempo computes them (exact to a power of two),
 //! and exemplars (trace and span ids) are kept on request.
 //!
+//! [`pushdown`] derives from a query what a trace must hold for the query to match it (a
+//! necessary condition over span fields), which storage checks on its columns to leave out
+//! traces before reading them whole.
+//!
 //! The conformance suite (`tests/conformance/`) pins the answers on hand-built traces.
 
 mod error;
 mod eval;
 mod metrics;
+mod pushdown;
 mod search;
 mod syntax;
 mod validate;
@@ -42,6 +47,7 @@ pub use eval::{
 pub use metrics::{
     Exemplar, MetricsEvaluator, QueryRange, QueryRangeResponse, Sample, TimeSeries, log2_quantile,
 };
+pub use pushdown::{FieldTest, PushField, SpanCondition, TraceCondition, pushdown};
 pub use search::{
     AnyValue, ArrayValue, DEFAULT_SPANS_PER_SPANSET, KeyValue, ROOT_SPAN_NOT_YET_RECEIVED,
     SearchResults, SearchSpan, ServiceStats, SpanSet, TagValue, TraceSearchMetadata,

@@ -10,7 +10,7 @@ use cairn_model::{
     SpanKind, Status, StatusCode, Trace, TraceId,
 };
 use cairn_traceql::{
-    Compiled, MetricsEvaluator, QueryRange, SearchResults, TagValue, parse_and_validate,
+    Compiled, MetricsEvaluator, QueryRange, SearchResults, TagValue, parse_and_validate, pushdown,
     search_trace, tag_values,
 };
 use serde::Deserialize;
@@ -315,6 +315,13 @@ fn run_metrics(
     case: &MetricsCase,
     traces: &[(String, Trace)],
 ) -> Result<BTreeMap<String, Vec<[f64; 2]>>, String> {
+    run_metrics_on(case, traces.iter().map(|(_, t)| t))
+}
+
+fn run_metrics_on<'a>(
+    case: &MetricsCase,
+    traces: impl Iterator<Item = &'a Trace>,
+) -> Result<BTreeMap<String, Vec<[f64; 2]>>, String> {
     let q = parse_and_validate(&case.query).map_err(|e| format!("refused: {e}"))?;
     let s = 1_000_000_000;
     let range = QueryRange {
@@ -323,7 +330,7 @@ fn run_metrics(
         step_ns: case.range[2] * s,
     };
     let mut ev = MetricsEvaluator::new(&q, range).map_err(|e| e.to_string())?;
-    for (_, t) in traces {
+    for t in traces {
         ev.observe(t).map_err(|e| e.to_string())?;
     }
     let base_ms = (BASE_NS / 1_000_000) as i64;
@@ -387,6 +394,66 @@ fn metrics_cases() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// The pushdown condition of every search case holds on every trace the case matches (and on
+/// every trace whose evaluation fails), and it leaves out some traces over the suite.
+#[test]
+fn pushdown_keeps_every_match() {
+    let (traces, _) = fixture();
+    let cases: Vec<SearchCase> =
+        serde_yaml_ng::from_str(&read("search.yaml")).expect("search.yaml");
+    let (mut failures, mut left_out) = (Vec::new(), 0);
+    for case in &cases {
+        let Ok(q) = parse_and_validate(&case.query) else {
+            continue;
+        };
+        let Ok(compiled) = Compiled::new(&q) else {
+            continue;
+        };
+        let cond = pushdown(&q);
+        for (name, t) in &traces {
+            let needed = compiled
+                .evaluate(t)
+                .map_or(true, |m| !m.spansets.is_empty());
+            let holds = cond.holds(t);
+            if needed && !holds {
+                failures.push(format!("{}: leaves out {name}", case.query));
+            }
+            left_out += usize::from(!holds);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        left_out > 50,
+        "the pushdown left out only {left_out} traces"
+    );
+}
+
+/// A metrics query over the traces its pushdown condition keeps answers as over all of them.
+#[test]
+fn pushdown_keeps_metrics() {
+    let (traces, _) = fixture();
+    let cases: Vec<MetricsCase> =
+        serde_yaml_ng::from_str(&read("metrics.yaml")).expect("metrics.yaml");
+    let mut left_out = 0;
+    for case in &cases {
+        let q = parse_and_validate(&case.query).expect("valid");
+        let cond = pushdown(&q);
+        let kept: Vec<&Trace> = traces
+            .iter()
+            .map(|(_, t)| t)
+            .filter(|t| cond.holds(t))
+            .collect();
+        left_out += traces.len() - kept.len();
+        assert_eq!(
+            run_metrics(case, &traces),
+            run_metrics_on(case, kept.into_iter()),
+            "{}",
+            case.query
+        );
+    }
+    assert!(left_out > 0, "the pushdown left out no trace");
 }
 
 /// The `/api/search` shape for one trace: Tempo's field names, ids as Tempo prints them,

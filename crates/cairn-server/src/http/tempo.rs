@@ -26,6 +26,7 @@ use super::error::{ApiError, Style};
 
 mod metrics;
 mod params;
+mod pushdown;
 mod scan;
 mod search;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_model::{TenantId, Trace, TraceBatch, TraceId};
-use cairn_store::{StoreConfig, TagNames, TraceStore, TraceStoreConfig};
+use cairn_store::{StoreConfig, TagNames, TraceFilter, TraceStore, TraceStoreConfig};
 use tokio_util::sync::CancellationToken;
 
 use super::failure;
@@ -68,12 +68,13 @@ impl TracesStore for TracesBackend {
         &self,
         tenant: &TenantId,
         range: (u64, u64),
+        filter: &TraceFilter,
         cancel: &CancellationToken,
         f: &mut (dyn FnMut(Trace) -> ControlFlow<()> + Send),
     ) -> Result<TraceScanStats, StoreFailure> {
         let s = self
             .0
-            .scan(tenant, range.0, range.1, cancel, f)
+            .scan_filtered(tenant, range.0, range.1, filter, cancel, f)
             .await
             .map_err(failure)?;
         Ok(TraceScanStats {

@@ -37,13 +37,24 @@
 //! that lets lookups skip the block. `meta.json` also names every attribute key in the
 //! block, by scope, for the tag name endpoints.
 //!
+//! `meta.json` also lists, as `dedicated_overflow`, the dedicated keys (`service.name`, the
+//! span keys above) of which some attribute stayed in the generic lists (a second one, or
+//! one of another type), so that a scan knows where a dedicated column alone answers.
+//!
+//! A scan with a filter (`scan` module) reads a row group in two phases: first `trace_id`,
+//! the filter's columns (strings as dictionaries) and, when the row group straddles the
+//! scan's range, the trace start and end; then the full rows of the traces kept only, by a
+//! row selection, so that only their pages are decoded.
+//!
 //! Read back, a trace is the trace written except for attribute order: the `service.name`
 //! taken into its column comes back first among the resource attributes, and the dedicated
 //! span attributes come back last, in the column order above.
 
 mod decode;
 mod encode;
+mod overflow;
 mod read;
+mod scan;
 mod schema;
 
 use std::sync::Arc;
@@ -60,6 +71,7 @@ use crate::objstore::os_err;
 
 pub(crate) use encode::{EncodedTraceBlock, TraceBlockWriter, ns_i64};
 pub(crate) use read::TraceBlockReader;
+pub(crate) use scan::{Resolved, resolve};
 pub(crate) use schema::{type_name, value_json};
 
 /// The schema of `data.parquet`, for the format's pinning test.
@@ -134,6 +146,11 @@ pub struct TraceBlockMeta {
     pub row_groups: Vec<RowGroupMeta>,
     /// Attribute keys in the block.
     pub tags: TagNames,
+    /// The dedicated keys (`service.name` of resources, the `http.*` and `url.full` span
+    /// keys) that also occur in the generic attribute lists, where their columns alone do not
+    /// answer for them; `None` in blocks written before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedicated_overflow: Option<Vec<String>>,
 }
 
 impl TraceBlockMeta {
@@ -194,6 +211,7 @@ pub(crate) async fn put_block(
         bytes,
         row_groups: encoded.row_groups,
         tags: encoded.tags,
+        dedicated_overflow: Some(encoded.dedicated_overflow),
     };
     let json = serde_json::to_vec_pretty(&meta)
         .map_err(|e| Error::Internal(format!("encoding meta.json: {e}")))?;

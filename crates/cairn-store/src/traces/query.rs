@@ -15,7 +15,8 @@ use cairn_model::{AttrValue, Attribute, TenantId, Trace, TraceId};
 use tokio_util::sync::CancellationToken;
 
 use super::TraceStore;
-use super::block::{TagNames, ns_i64};
+use super::block::{Resolved, TagNames, ns_i64, resolve};
+use super::filter::TraceFilter;
 use crate::error::Result;
 
 /// Where an attribute sits, for [`TraceStore::tag_names`] and [`TraceStore::tag_values`].
@@ -42,8 +43,11 @@ pub struct ScanStats {
     pub blocks: u64,
     /// Row groups read.
     pub row_groups_read: u64,
-    /// Row groups of those blocks skipped by their time range.
+    /// Row groups of those blocks skipped by their time range, or by the filter for the
+    /// whole block.
     pub row_groups_skipped: u64,
+    /// Traces of the blocks that the filter's columns ruled out before they were read.
+    pub traces_filtered_out: u64,
     /// Whether the scan stopped because its token was cancelled.
     pub canceled: bool,
 }
@@ -137,6 +141,22 @@ impl TraceStore {
         start_ns: u64,
         end_ns: u64,
         cancel: &CancellationToken,
+        f: impl FnMut(Trace) -> ControlFlow<()> + Send,
+    ) -> Result<ScanStats> {
+        self.scan_filtered(tenant, start_ns, end_ns, &TraceFilter::All, cancel, f)
+            .await
+    }
+
+    /// [`TraceStore::scan`] that leaves out the blocks' traces `filter` rules out, checked on
+    /// their columns before the traces are read whole (`block` module docs); the head's
+    /// traces all come. `filter` must be necessary for what `f` looks for.
+    pub async fn scan_filtered(
+        &self,
+        tenant: &TenantId,
+        start_ns: u64,
+        end_ns: u64,
+        filter: &TraceFilter,
+        cancel: &CancellationToken,
         mut f: impl FnMut(Trace) -> ControlFlow<()> + Send,
     ) -> Result<ScanStats> {
         let mut stats = ScanStats::default();
@@ -157,8 +177,9 @@ impl TraceStore {
         // Newest blocks first: a search that stops at its limit keeps the most recent traces.
         for b in snap.blocks.iter().rev().filter(|b| b.meta.overlaps(lo, hi)) {
             stats.blocks += 1;
+            let resolved = resolve(filter, &b.meta);
             for (rg, g) in b.meta.row_groups.iter().enumerate() {
-                if g.min_time > hi || g.max_time < lo {
+                if g.min_time > hi || g.max_time < lo || matches!(resolved, Resolved::Nothing) {
                     stats.row_groups_skipped += 1;
                     continue;
                 }
@@ -168,7 +189,19 @@ impl TraceStore {
                 }
                 stats.row_groups_read += 1;
                 self.metrics.row_groups_read.inc();
-                for t in b.read_row_group(rg, Arc::clone(&all), true).await? {
+                let traces = match &resolved {
+                    Resolved::Filter(bf) => {
+                        let r = b
+                            .read_row_group_filtered(rg, bf, (start_ns, end_ns), true)
+                            .await?;
+                        stats.traces_filtered_out += r.seen.saturating_sub(r.traces.len() as u64);
+                        r.traces
+                    }
+                    Resolved::All | Resolved::Nothing => {
+                        b.read_row_group(rg, Arc::clone(&all), true).await?
+                    }
+                };
+                for t in traces {
                     if !overlaps(&t, start_ns, end_ns) {
                         continue;
                     }

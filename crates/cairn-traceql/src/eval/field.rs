@@ -215,7 +215,7 @@ fn attr<'a>(attrs: &'a [Attr], name: &str) -> Value<'a> {
     find_attr(attrs, name).map_or(Value::Nil, Value::from_attr)
 }
 
-fn status(c: StatusCode) -> Status {
+pub(crate) fn status(c: StatusCode) -> Status {
     match c {
         StatusCode::Unset => Status::Unset,
         StatusCode::Ok => Status::Ok,
@@ -223,7 +223,7 @@ fn status(c: StatusCode) -> Status {
     }
 }
 
-fn kind(k: SpanKind) -> Kind {
+pub(crate) fn kind(k: SpanKind) -> Kind {
     match k {
         SpanKind::Unspecified => Kind::Unspecified,
         SpanKind::Internal => Kind::Internal,

@@ -16,6 +16,7 @@ use cairn_traceql::{Expr, MetricsEvaluator};
 use serde_json::json;
 
 use super::params::{metrics_range, traceql_param};
+use super::pushdown::trace_filter;
 use super::scan::scan;
 use crate::http::AppState;
 use crate::http::error::{ApiError, Style};
@@ -49,10 +50,12 @@ async fn run(
     } else {
         "tempo_metrics_query_range"
     };
+    let filter = trace_filter(&query);
     let (eval, _) = scan(
         &state,
         tenant,
         (range.start_ns, range.end_ns),
+        filter,
         endpoint,
         eval,
         |eval: &mut MetricsEvaluator, t| {

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use axum::http::StatusCode;
 use cairn_model::{TenantId, Trace};
+use cairn_store::TraceFilter;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::TraceScanStats;
@@ -18,13 +19,15 @@ use crate::http::slots::{Admission, CancelOnDrop, admit, run_query};
 /// Why a scan step stopped the scan with an error.
 pub(super) type StepError = String;
 
-/// Calls `step` with every trace of `tenant` having a span in `range` (ns, inclusive), with
-/// `acc`, until `step` breaks; returns `acc` and what was read. A step error is a 400 (a
+/// Calls `step` with every trace of `tenant` having a span in `range` (ns, inclusive) that
+/// `filter` keeps (block traces it rules out are not read), with `acc`, until `step`
+/// breaks; returns `acc` and what was read. A step error is a 400 (a
 /// query that cannot run on this data), the query timeout a 504.
 pub(super) async fn scan<A, F>(
     state: &Arc<AppState>,
     tenant: TenantId,
     range: (u64, u64),
+    filter: TraceFilter,
     endpoint: &'static str,
     mut acc: A,
     mut step: F,
@@ -66,7 +69,9 @@ where
                     }
                 }
             };
-            store.scan_traces(&tenant, range, &cancel, &mut f).await
+            store
+                .scan_traces(&tenant, range, &filter, &cancel, &mut f)
+                .await
         };
         drop(slot);
         (stats, acc, failed, timed_out)

@@ -16,10 +16,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use cairn_model::{AttrValue, Resource, Span, StatusCode as SpanStatus, Trace, find_attr};
+use cairn_store::TraceFilter;
 use cairn_traceql::{Attribute, Compiled, Expr, SearchResults, TagValue, TraceSearchMetadata};
 use serde_json::json;
 
 use super::params::{self, SearchParams, param, seconds_range};
+use super::pushdown::trace_filter;
 use super::scan::scan;
 use crate::http::AppState;
 use crate::http::error::{ApiError, Style};
@@ -57,9 +59,10 @@ fn bad(msg: impl Into<String>) -> ApiError {
     ApiError::bad_data(msg, Style::Text)
 }
 
-/// A search query, compiled, and whether it asks for the most recent traces
-/// (`with(most_recent=true)`) rather than the first found.
-fn compile_search(q: &str) -> Result<(Compiled, bool), ApiError> {
+/// A search query, compiled, whether it asks for the most recent traces
+/// (`with(most_recent=true)`) rather than the first found, and the store filter for the
+/// traces it can match.
+fn compile_search(q: &str) -> Result<(Compiled, bool, TraceFilter), ApiError> {
     let query = cairn_traceql::parse_and_validate(q)
         .map_err(|e| bad(format!("invalid TraceQL query: {e}")))?;
     let most_recent = query
@@ -72,7 +75,7 @@ fn compile_search(q: &str) -> Result<(Compiled, bool), ApiError> {
         ));
     }
     let c = Compiled::new(&query).map_err(|e| bad(format!("invalid TraceQL query: {e}")))?;
-    Ok((c, most_recent))
+    Ok((c, most_recent, trace_filter(&query)))
 }
 
 fn match_all() -> Compiled {
@@ -167,9 +170,9 @@ pub(super) async fn search(
     let tenant = state.tenant(&headers, Style::Text)?;
     let p = params::search_params(&q, now_ns() as u64).map_err(bad)?;
     let tag_search = p.query.is_none();
-    let (compiled, most_recent) = match &p.query {
+    let (compiled, most_recent, filter) = match &p.query {
         Some(q) => compile_search(q)?,
-        None => (match_all(), false),
+        None => (match_all(), false, TraceFilter::All),
     };
     let range = p.range;
     let spss = p.spss;
@@ -184,6 +187,7 @@ pub(super) async fn search(
         &state,
         tenant,
         range,
+        filter,
         "tempo_search",
         acc,
         move |acc: &mut SearchResults, t: Trace| {
@@ -251,9 +255,7 @@ async fn tag_names(
 ) -> Result<Vec<(&'static str, Vec<String>)>, ApiError> {
     let tenant = state.tenant(headers, Style::Text)?;
     let range = seconds_range(q, now_ns() as u64).map_err(bad)?;
-    let filter = param(q, "q")
-        .and_then(|s| compile_search(s).ok())
-        .map(|(c, _)| c);
+    let filter = param(q, "q").and_then(|s| compile_search(s).ok());
     let mut out: Vec<(&'static str, Vec<String>)> = match filter {
         None => {
             let store = state.traces_store(Style::Text)?;
@@ -268,28 +270,36 @@ async fn tag_names(
                 ("instrumentation", names.scope),
             ]
         }
-        Some(compiled) => {
+        Some((compiled, _, pushed)) => {
             let acc: [BTreeSet<String>; 5] = Default::default();
-            let (sets, _) = scan(state, tenant, range, "tempo_tags", acc, move |acc, t| {
-                let m = compiled
-                    .evaluate(&t)
-                    .map_err(|e| format!("cannot evaluate the query: {e}"))?;
-                for ss in &m.spansets {
-                    for &i in &ss.spans {
-                        let sr = m.index.span(i);
-                        add_keys(&mut acc[0], &sr.resource.attributes);
-                        add_keys(&mut acc[1], &sr.span.attributes);
-                        for e in &sr.span.events {
-                            add_keys(&mut acc[2], &e.attributes);
+            let (sets, _) = scan(
+                state,
+                tenant,
+                range,
+                pushed,
+                "tempo_tags",
+                acc,
+                move |acc, t| {
+                    let m = compiled
+                        .evaluate(&t)
+                        .map_err(|e| format!("cannot evaluate the query: {e}"))?;
+                    for ss in &m.spansets {
+                        for &i in &ss.spans {
+                            let sr = m.index.span(i);
+                            add_keys(&mut acc[0], &sr.resource.attributes);
+                            add_keys(&mut acc[1], &sr.span.attributes);
+                            for e in &sr.span.events {
+                                add_keys(&mut acc[2], &e.attributes);
+                            }
+                            for l in &sr.span.links {
+                                add_keys(&mut acc[3], &l.attributes);
+                            }
+                            add_keys(&mut acc[4], &sr.scope.attributes);
                         }
-                        for l in &sr.span.links {
-                            add_keys(&mut acc[3], &l.attributes);
-                        }
-                        add_keys(&mut acc[4], &sr.scope.attributes);
                     }
-                }
-                Ok(ControlFlow::Continue(()))
-            })
+                    Ok(ControlFlow::Continue(()))
+                },
+            )
             .await?;
             let [r, s, e, l, i] = sets;
             vec![
@@ -371,6 +381,7 @@ pub(super) async fn tag_values(
         &state,
         tenant,
         range,
+        TraceFilter::All,
         "tempo_tag_values",
         acc,
         move |acc: &mut Values, t| {
@@ -466,15 +477,16 @@ pub(super) async fn tag_values_v2(
     }
     let tenant = state.tenant(&headers, Style::Text)?;
     let range = seconds_range(&q, now_ns() as u64).map_err(bad)?;
-    let filter = param(&q, "q")
+    let (filter, pushed) = param(&q, "q")
         .and_then(|s| compile_search(s).ok())
-        .map_or_else(match_all, |(c, _)| c);
+        .map_or_else(|| (match_all(), TraceFilter::All), |(c, _, f)| (c, f));
     let limit = value_limit(&q);
     let acc: Values<TagValue> = Values::default();
     let (values, _) = scan(
         &state,
         tenant,
         range,
+        pushed,
         "tempo_tag_values",
         acc,
         move |acc, t| {

@@ -17,6 +17,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use super::overflow::Overflow;
 use super::schema::{
     DEDICATED, SERVICE_NAME, attr_fields, attr_item, event_fields, link_fields, schema,
     struct_item, type_name, value_json,
@@ -491,6 +492,7 @@ pub(crate) struct EncodedTraceBlock {
     pub(crate) max_time: i64,
     pub(crate) num_traces: u64,
     pub(crate) num_spans: u64,
+    pub(crate) dedicated_overflow: Vec<String>,
 }
 
 /// Writes traces, in ascending id order, as one block.
@@ -501,6 +503,7 @@ pub(crate) struct TraceBlockWriter {
     row_groups: Vec<RowGroupMeta>,
     current: Option<RowGroupMeta>,
     tags: [BTreeSet<String>; 5],
+    overflow: Overflow,
     keys: Vec<u64>,
     last: Option<TraceId>,
 }
@@ -555,6 +558,7 @@ impl TraceBlockWriter {
             row_groups: Vec::new(),
             current: None,
             tags: Default::default(),
+            overflow: Overflow::default(),
             keys: Vec::new(),
             last: None,
         })
@@ -604,6 +608,7 @@ impl TraceBlockWriter {
             self.rows
                 .push(&t, &r.resource, &r.schema_url, &ss.scope, &ss.schema_url, s)?;
             self.note_span_tags(s);
+            self.overflow.note(&r.resource, s);
         }
         // Once per group, not per span: a resource is shared by many of its spans.
         for r in trace.resources() {
@@ -707,6 +712,7 @@ impl TraceBlockWriter {
             max_time,
             num_traces: self.keys.len() as u64,
             num_spans,
+            dedicated_overflow: self.overflow.keys(),
         })
     }
 }

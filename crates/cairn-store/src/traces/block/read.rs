@@ -24,9 +24,9 @@ use crate::logs::filter::may_contain_all;
 use crate::objstore::os_err;
 
 /// Rows per decoded batch.
-const READ_BATCH_ROWS: usize = 4096;
+pub(super) const READ_BATCH_ROWS: usize = 4096;
 
-fn corrupt(path: &Path, reason: impl std::fmt::Display) -> Error {
+pub(super) fn corrupt(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::Corrupt {
         path: path.to_string(),
         reason: reason.to_string(),
@@ -121,7 +121,7 @@ impl TraceBlockReader {
         Ok(data)
     }
 
-    async fn open_data(
+    pub(super) async fn open_data(
         &self,
         rg: usize,
         cache_ranges: bool,
@@ -205,7 +205,7 @@ impl TraceBlockReader {
         self.decode_stream(path, stream, keep).await
     }
 
-    async fn decode_stream(
+    pub(super) async fn decode_stream(
         &self,
         path: Path,
         mut stream: ParquetRecordBatchStream<CachedReader>,
