@@ -89,6 +89,19 @@ pub enum Error {
     /// The storage is shutting down and takes no more writes.
     #[error("storage is shutting down")]
     Shutdown,
+    /// A head holds more than it may while its cut catches up; the write took nothing and
+    /// may be retried.
+    #[error(
+        "the {signal} head holds {held} bytes, over its limit of {limit} bytes while blocks are cut from it; retry later"
+    )]
+    HeadFull {
+        /// Which head (`trace`).
+        signal: &'static str,
+        /// What it holds, bytes.
+        held: u64,
+        /// Its limit, bytes.
+        limit: u64,
+    },
     /// A bug.
     #[error("internal error: {0}")]
     Internal(String),

@@ -50,7 +50,7 @@ pub use filter::{SpanField, SpanFilter, TraceFilter, ValueTest};
 pub use metrics::{
     TRACES_BLOCK_UPLOAD_FAILURES_TOTAL, TRACES_BLOCKS_CUT_TOTAL, TRACES_BYTES_UPLOADED_TOTAL,
     TRACES_COMPACTION_FAILURES_TOTAL, TRACES_COMPACTIONS_TOTAL, TRACES_HEAD_BYTES,
-    TRACES_HEAD_CUTS_TOTAL, TRACES_HEAD_SPANS, TRACES_HEAD_TRACES,
+    TRACES_HEAD_CUTS_TOTAL, TRACES_HEAD_FULL_REFUSALS_TOTAL, TRACES_HEAD_SPANS, TRACES_HEAD_TRACES,
     TRACES_RETENTION_BLOCKS_DELETED_TOTAL, TRACES_ROW_GROUPS_READ_TOTAL,
     TRACES_SPANS_APPENDED_TOTAL, TRACES_SPANS_DUPLICATE_TOTAL, TRACES_WAL_BYTES_WRITTEN_TOTAL,
     TRACES_WAL_FSYNC_DURATION_SECONDS, TRACES_WAL_SEGMENTS,
@@ -67,6 +67,8 @@ use head::TraceHead;
 use metrics::TraceMetrics;
 
 /// How often the background task checks whether the head should be cut.
+/// Past this many times `head_max_bytes`, appends are refused until a cut catches up.
+const HEAD_FULL_FACTOR: u64 = 2;
 const CUT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// Requests queued for the WAL writer before appenders wait.
 const WAL_QUEUE: usize = 1024;
@@ -136,6 +138,8 @@ pub struct TraceStore {
     gate: tokio::sync::RwLock<()>,
     /// One cut at a time; shutdown takes it to wait for the running one.
     cut_lock: tokio::sync::Mutex<()>,
+    /// Wakes the cut task before its next check when an append fills the head.
+    cut_wanted: tokio::sync::Notify,
     /// When the oldest span still in the head was appended.
     oldest_append: Mutex<Option<Instant>>,
     closed: AtomicBool,
@@ -208,6 +212,7 @@ impl TraceStore {
             tenants: Mutex::new(BTreeSet::new()),
             gate: tokio::sync::RwLock::new(()),
             cut_lock: tokio::sync::Mutex::new(()),
+            cut_wanted: tokio::sync::Notify::new(),
             oldest_append: Mutex::new(replayed.then(Instant::now)),
             closed: AtomicBool::new(false),
         });
@@ -228,6 +233,7 @@ impl TraceStore {
                 tokio::select! {
                     () = c.cancelled() => break,
                     () = tokio::time::sleep(CUT_CHECK_INTERVAL) => {}
+                    () = s.cut_wanted.notified() => {}
                 }
                 if let Err(e) = s.maybe_cut().await {
                     tracing::warn!(error = %e, "trace head cut failed; will retry");
@@ -258,6 +264,19 @@ impl TraceStore {
         // splits it again.
         let mut payload = Vec::new();
         record::encode_trace_spans(&mut payload, tenant, batch.resources.iter());
+        // Ingest faster than cuts write blocks would grow the head without end: past twice
+        // its size bound, writes are refused (retryable) until a cut catches up.
+        let limit = self.cfg.head_max_bytes.saturating_mul(HEAD_FULL_FACTOR);
+        let held = self.head.bytes();
+        if held >= limit {
+            self.metrics.head_full.inc();
+            self.cut_wanted.notify_one();
+            return Err(Error::HeadFull {
+                signal: "trace",
+                held,
+                limit,
+            });
+        }
         let parts = batch.split_by_trace();
         let traces = parts.len() as u64;
         let _gate = self.gate.read().await;
@@ -266,6 +285,9 @@ impl TraceStore {
         }
         self.wal.append(tenant.clone(), Vec::new(), payload).await?;
         let added = self.head.tenant(tenant).add(parts);
+        if self.head.bytes() >= self.cfg.head_max_bytes {
+            self.cut_wanted.notify_one();
+        }
         self.note_append();
         self.tenants.lock().insert(tenant.clone());
         self.metrics.appended.inc_by(added.spans);

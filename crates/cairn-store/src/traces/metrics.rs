@@ -17,6 +17,8 @@ pub const TRACES_HEAD_BYTES: &str = "cairn_traces_head_bytes";
 pub const TRACES_SPANS_APPENDED_TOTAL: &str = "cairn_traces_spans_appended_total";
 /// Spans accepted as repeats (same trace, span id and kind) and not stored again.
 pub const TRACES_SPANS_DUPLICATE_TOTAL: &str = "cairn_traces_spans_duplicate_total";
+/// Appends refused because the head was full while a cut caught up.
+pub const TRACES_HEAD_FULL_REFUSALS_TOTAL: &str = "cairn_traces_head_full_refusals_total";
 /// Cuts of the trace head into blocks.
 pub const TRACES_HEAD_CUTS_TOTAL: &str = "cairn_traces_head_cuts_total";
 /// Blocks written from the trace head.
@@ -53,6 +55,7 @@ pub(crate) struct TraceMetrics {
     pub(crate) head_bytes: Gauge,
     pub(crate) appended: Counter,
     pub(crate) duplicates: Counter,
+    pub(crate) head_full: Counter,
     pub(crate) cuts: Counter,
     pub(crate) blocks_cut: Counter,
     pub(crate) upload_failures: Counter,
@@ -73,6 +76,7 @@ impl TraceMetrics {
             head_bytes: Gauge::default(),
             appended: Counter::default(),
             duplicates: Counter::default(),
+            head_full: Counter::default(),
             cuts: Counter::default(),
             blocks_cut: Counter::default(),
             upload_failures: Counter::default(),
@@ -104,7 +108,7 @@ impl TraceMetrics {
         for (name, help, g) in gauges {
             registry.register(name, help, g.clone());
         }
-        let counters: [(&str, &str, &Counter); 11] = [
+        let counters: [(&str, &str, &Counter); 12] = [
             (
                 TRACES_SPANS_APPENDED_TOTAL,
                 "Spans made durable",
@@ -114,6 +118,11 @@ impl TraceMetrics {
                 TRACES_SPANS_DUPLICATE_TOTAL,
                 "Spans accepted as repeats and not stored again",
                 &m.duplicates,
+            ),
+            (
+                TRACES_HEAD_FULL_REFUSALS_TOTAL,
+                "Appends refused while the trace head was over twice its size bound",
+                &m.head_full,
             ),
             (TRACES_HEAD_CUTS_TOTAL, "Cuts of the trace head", &m.cuts),
             (

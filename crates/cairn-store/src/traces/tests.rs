@@ -696,3 +696,45 @@ async fn tag_names_and_values_cover_head_and_blocks() {
         .unwrap();
     assert_eq!(vals.len(), 1);
 }
+
+#[tokio::test]
+async fn a_full_head_refuses_appends_until_a_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.head_max_bytes = 1 << 20;
+    let s = open_with(dir.path(), cfg).await;
+    // No background cuts run here: appends go on until the head passes twice its bound.
+    let mut refused = None;
+    for t in 0..100_000u64 {
+        let spans = (0..20).map(|n| span(t, n, None, T0 + n * S, S)).collect();
+        match s.append(&tenant(), batch_of("api", spans)).await {
+            Ok(_) => {}
+            Err(e) => {
+                refused = Some((t, e));
+                break;
+            }
+        }
+    }
+    let (t, e) = refused.expect("the head never refused an append");
+    assert!(
+        matches!(e, Error::HeadFull { limit, .. } if limit == 2 << 20),
+        "{e}"
+    );
+    assert!(e.to_string().contains("retry later"), "{e}");
+    // Nothing of the refused batch was stored; everything before it was.
+    assert!(
+        s.find_trace(&tenant(), &tid(t), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.find_trace(&tenant(), &tid(t - 1), None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    s.flush().await.unwrap();
+    let b = batch_of("api", vec![span(t, 0, None, T0, S)]);
+    assert_eq!(s.append(&tenant(), b).await.unwrap().spans, 1);
+}
