@@ -285,7 +285,7 @@ impl TraceStore {
         }
         self.wal.append(tenant.clone(), Vec::new(), payload).await?;
         let added = self.head.tenant(tenant).add(parts);
-        if self.head.bytes() >= self.cfg.head_max_bytes {
+        if held + added.bytes >= self.cfg.head_max_bytes {
             self.cut_wanted.notify_one();
         }
         self.note_append();

@@ -34,6 +34,16 @@ pub(super) enum Encoding {
     Json,
 }
 
+impl Encoding {
+    /// The body format `cairn-wire` encodes answers in.
+    pub(super) fn format(self) -> OtlpFormat {
+        match self {
+            Encoding::Protobuf => OtlpFormat::Protobuf,
+            Encoding::Json => OtlpFormat::Json,
+        }
+    }
+}
+
 pub(super) fn encoding_of(headers: &HeaderMap) -> Encoding {
     let json = header_str(headers, header::CONTENT_TYPE.as_str())
         .and_then(|c| c.split(';').next())
@@ -88,17 +98,11 @@ pub(crate) async fn traces(
 ) -> Response {
     let enc = encoding_of(&headers);
     let resp = match handle_traces(&state, &headers, body).await {
-        Ok(report) => {
-            let format = match enc {
-                Encoding::Protobuf => OtlpFormat::Protobuf,
-                Encoding::Json => OtlpFormat::Json,
-            };
-            with_type(
-                StatusCode::OK,
-                cairn_wire::encode_export_response(&report, format),
-                enc,
-            )
-        }
+        Ok(report) => with_type(
+            StatusCode::OK,
+            cairn_wire::encode_export_response(&report, enc.format()),
+            enc,
+        ),
         Err(e) => status_response(e.status, &e.message, enc, e.retry_after),
     };
     state.metrics.trace_request("http", resp.status().as_u16());

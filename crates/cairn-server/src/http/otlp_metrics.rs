@@ -19,12 +19,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use cairn_model::{TenantId, WriteBatch};
-use cairn_wire::{DecodeLimits, MappedMetrics, OtlpFormat, OtlpMetricsReport};
+use cairn_wire::{DecodeLimits, MappedMetrics, OtlpMetricsReport};
 
 use super::AppState;
 use super::error::{ApiError, Style};
 use super::log_body::{self, header_str, off_reactor};
-use super::otlp::{Encoding, encoding_of, status_response, with_type};
+use super::otlp::{encoding_of, status_response, with_type};
 use crate::backend::MetricsStore;
 
 /// The `reason` of `cairn_ingest_rejected_samples` for data points the mapping refused.
@@ -38,17 +38,11 @@ pub(crate) async fn metrics(
 ) -> Response {
     let enc = encoding_of(&headers);
     let resp = match handle(&state, &headers, body).await {
-        Ok(report) => {
-            let format = match enc {
-                Encoding::Protobuf => OtlpFormat::Protobuf,
-                Encoding::Json => OtlpFormat::Json,
-            };
-            with_type(
-                StatusCode::OK,
-                cairn_wire::encode_metrics_response(&report, format),
-                enc,
-            )
-        }
+        Ok(report) => with_type(
+            StatusCode::OK,
+            cairn_wire::encode_metrics_response(&report, enc.format()),
+            enc,
+        ),
         Err(e) => status_response(e.status, &e.message, enc, e.retry_after),
     };
     count_request(&state, "otlp-http", resp.status());

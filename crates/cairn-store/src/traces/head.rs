@@ -78,13 +78,18 @@ pub(crate) struct Added {
     pub(crate) spans: u64,
     /// Spans already held (same trace, span id and kind), dropped.
     pub(crate) duplicates: u64,
+    /// Memory the added parts take ([`memory_size`]).
+    pub(crate) bytes: u64,
 }
 
 impl TenantHead {
     /// Adds parts of traces, counting the memory they take ([`memory_size`]).
     pub(crate) fn add(&self, parts: Vec<(TraceId, Vec<ResourceSpans>)>) -> Added {
         let bytes: u64 = parts.iter().map(|(_, p)| memory_size(p)).sum();
-        let mut out = Added::default();
+        let mut out = Added {
+            bytes,
+            ..Added::default()
+        };
         let mut live = self.live.lock();
         for (id, part) in parts {
             let n: usize = part
@@ -245,6 +250,6 @@ impl TraceHead {
 
     /// Approximate bytes held, all tenants.
     pub(crate) fn bytes(&self) -> u64 {
-        self.tenants().iter().map(|t| t.bytes()).sum()
+        self.tenants.read().values().map(|t| t.bytes()).sum()
     }
 }

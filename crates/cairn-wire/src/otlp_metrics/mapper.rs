@@ -396,13 +396,8 @@ impl Mapper<'_> {
                 .attributes(&p.attributes, &[], ctx)
                 .map_err(|e| (done, e))?;
             let t = ms(p.time_unix_nano);
-            if let Some(sum) = p.sum {
-                let l = Self::series_labels(&base, &format!("{family}_sum"), None);
-                self.push(l, Sample::new(t, value(sum, p.flags)), Vec::new());
-            }
             let count = p.count as f64;
-            let l = Self::series_labels(&base, &format!("{family}_count"), None);
-            self.push(l, Sample::new(t, value(count, p.flags)), Vec::new());
+            self.push_sum_count(&base, family, t, p.sum, count, p.flags);
             let mut exemplars = self.exemplars(&p.exemplars, t).into_iter().peekable();
             let bucket = format!("{family}_bucket");
             let mut cumulative: u64 = 0;
@@ -437,14 +432,7 @@ impl Mapper<'_> {
                 .attributes(&p.attributes, &[], ctx)
                 .map_err(|e| (done, e))?;
             let t = ms(p.time_unix_nano);
-            let l = Self::series_labels(&base, &format!("{family}_sum"), None);
-            self.push(l, Sample::new(t, value(p.sum, p.flags)), Vec::new());
-            let l = Self::series_labels(&base, &format!("{family}_count"), None);
-            self.push(
-                l,
-                Sample::new(t, value(p.count as f64, p.flags)),
-                Vec::new(),
-            );
+            self.push_sum_count(&base, family, t, Some(p.sum), p.count as f64, p.flags);
             for q in &p.quantile_values {
                 let quantile = format_float(q.quantile);
                 let l = Self::series_labels(&base, family, Some(("quantile", &quantile)));
@@ -452,6 +440,24 @@ impl Mapper<'_> {
             }
         }
         Ok(points.len())
+    }
+
+    /// The `_sum` (when the point has one) and `_count` series of a histogram or summary point.
+    fn push_sum_count(
+        &mut self,
+        base: &Builder,
+        family: &str,
+        t: i64,
+        sum: Option<f64>,
+        count: f64,
+        flags: u32,
+    ) {
+        if let Some(sum) = sum {
+            let l = Self::series_labels(base, &format!("{family}_sum"), None);
+            self.push(l, Sample::new(t, value(sum, flags)), Vec::new());
+        }
+        let l = Self::series_labels(base, &format!("{family}_count"), None);
+        self.push(l, Sample::new(t, value(count, flags)), Vec::new());
     }
 
     /// `getPromExemplars`.

@@ -171,22 +171,49 @@ impl TraceBlockReader {
         let Some(first) = first else {
             return Ok(None);
         };
-        let mut sel = vec![RowSelector::skip(first), RowSelector::select(count)];
-        if first + count < total {
-            sel.push(RowSelector::skip(total - first - count));
+        let want = *id;
+        let out = self
+            .read_rows(
+                rg,
+                &[(first, count)],
+                total,
+                true,
+                Arc::new(move |t: &TraceId| *t == want),
+            )
+            .await?;
+        Ok(out.into_iter().next())
+    }
+
+    /// The traces in rows `ranges` (`(first, count)`, ascending, disjoint) of row group `rg`
+    /// of `total` rows that `keep` accepts: only those rows' pages are read.
+    pub(super) async fn read_rows(
+        &self,
+        rg: usize,
+        ranges: &[(usize, usize)],
+        total: usize,
+        cache_ranges: bool,
+        keep: Arc<dyn Fn(&TraceId) -> bool + Send + Sync>,
+    ) -> Result<Vec<Trace>> {
+        let mut sel = Vec::with_capacity(ranges.len() * 2 + 1);
+        let mut at = 0usize;
+        for &(first, n) in ranges {
+            if first > at {
+                sel.push(RowSelector::skip(first - at));
+            }
+            sel.push(RowSelector::select(n));
+            at = first + n;
         }
-        let (path, reader, meta) = self.open_data(rg, true).await?;
+        if at < total {
+            sel.push(RowSelector::skip(total - at));
+        }
+        let (path, reader, meta) = self.open_data(rg, cache_ranges).await?;
         let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta)
             .with_row_groups(vec![rg])
             .with_row_selection(RowSelection::from(sel))
             .with_batch_size(READ_BATCH_ROWS)
             .build()
             .map_err(|e| corrupt(&path, e))?;
-        let want = *id;
-        let out = self
-            .decode_stream(path, stream, Arc::new(move |t: &TraceId| *t == want))
-            .await?;
-        Ok(out.into_iter().next())
+        self.decode_stream(path, stream, keep).await
     }
 
     /// The traces of row group `rg` that `keep` accepts, in id order.

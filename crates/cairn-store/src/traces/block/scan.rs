@@ -22,9 +22,7 @@ use arrow::datatypes::{DataType, Field, Int32Type, Schema};
 use cairn_model::Trace;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
 use super::read::{READ_BATCH_ROWS, corrupt};
 use super::schema::{DEDICATED, SERVICE_NAME};
@@ -619,26 +617,9 @@ impl TraceBlockReader {
                 seen,
             });
         }
-        let mut sel = Vec::with_capacity(ranges.len() * 2 + 1);
-        let mut at = 0usize;
-        for (first, n) in ranges {
-            if first > at {
-                sel.push(RowSelector::skip(first - at));
-            }
-            sel.push(RowSelector::select(n));
-            at = first + n;
-        }
-        if at < total {
-            sel.push(RowSelector::skip(total - at));
-        }
-        let (path, reader, meta) = self.open_data(rg, cache_ranges).await?;
-        let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta)
-            .with_row_groups(vec![rg])
-            .with_row_selection(RowSelection::from(sel))
-            .with_batch_size(READ_BATCH_ROWS)
-            .build()
-            .map_err(|e| corrupt(&path, e))?;
-        let traces = self.decode_stream(path, stream, Arc::new(|_| true)).await?;
+        let traces = self
+            .read_rows(rg, &ranges, total, cache_ranges, Arc::new(|_| true))
+            .await?;
         Ok(FilteredRead { traces, seen })
     }
 }
